@@ -1,0 +1,29 @@
+import { route, readJson, parse, queryOf, send, currentRequest, setEvent } from '../../lib/http.js'
+import { requireAdmin, requireUser, isAdmin } from '../../lib/auth.js'
+import { getConfig } from '../../lib/config.js'
+import { CreateUser, ListUsersQuery } from '../../lib/schemas.js'
+import { createUser, listUsers, publicUser } from '../../lib/users.js'
+import { forbidden } from '../../lib/problem.js'
+
+export default route(
+  {
+    // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user.
+    POST: async (req, res) => {
+      const open = getConfig().allowSignup
+      const caller = open && !req.headers.authorization ? undefined : await requireUser(req)
+      if (caller && !isAdmin(caller) && !open) throw forbidden('This needs the admin role')
+      const input = parse(CreateUser, await readJson(req))
+      if (!(caller && isAdmin(caller)) && input.role !== 'user') throw forbidden('Only an admin may create an admin')
+      const user = await createUser(input)
+      setEvent('user.created', { target: user.username, role: user.role, actor_ip: currentRequest()?.ip })
+      send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
+    },
+    // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix
+    GET: async (req, res) => {
+      await requireAdmin(req)
+      const query = parse(ListUsersQuery, queryOf(req))
+      send(res, 200, await listUsers(query))
+    },
+  },
+  { name: '/api/users' },
+)

@@ -1,0 +1,148 @@
+// Configuration: read from the environment once, validated, frozen. It never echoes a secret
+// in an error (only the variable's name and what is wrong with it) and never throws at import,
+// so a misconfigured deployment still answers /api/health with a clear problem.
+import * as v from 'valibot'
+
+const positiveInt = (fallback: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.regex(/^\d+$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(0, 'must not be negative'),
+  )
+
+const flag = v.pipe(
+  v.optional(v.picklist(['true', 'false', '1', '0', ''], 'must be true or false'), 'false'),
+  v.transform((s) => s === 'true' || s === '1'),
+)
+
+const Env = v.object({
+  MONGODB_URI: v.optional(v.pipe(v.string(), v.regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://'))),
+  MONGODB_DB: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name')), 'auth'),
+  JWT_SECRET: v.optional(v.string()),
+  JWT_SECRET_PREVIOUS: v.optional(v.string()),
+  JWT_PRIVATE_KEY: v.optional(v.string()),
+  JWT_PRIVATE_KEYS: v.optional(v.string()),
+  JWT_KID: v.optional(v.string()),
+  JWT_ISSUER: v.optional(v.string(), 'vercel-mongo-auth'),
+  JWT_AUDIENCE: v.optional(v.string(), 'vercel-mongo-auth'),
+  ACCESS_TOKEN_TTL: positiveInt(15 * 60),
+  REFRESH_TOKEN_TTL: positiveInt(7 * 24 * 3600),
+  REFRESH_REUSE_INTERVAL: positiveInt(10),
+  BCRYPT_COST: v.pipe(positiveInt(12), v.minValue(4, 'must be 4 to 15'), v.maxValue(15, 'must be 4 to 15')),
+  ALLOW_SIGNUP: flag,
+  CORS_ORIGINS: v.optional(v.string(), ''),
+  LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn, error or silent'), 'info'),
+  SMTP_URL: v.optional(v.string()),
+  MAIL_FROM: v.optional(v.string(), 'no-reply@localhost'),
+  RESET_URL_BASE: v.optional(v.string()),
+  DB_TIMEOUT_MS: positiveInt(3000),
+  VERCEL: v.optional(v.string()),
+  NODE_ENV: v.optional(v.string()),
+})
+
+export interface Config {
+  mongoUri: string
+  mongoDb: string
+  /** HS256 secrets, the first signs; empty when an asymmetric key is configured. */
+  jwtSecrets: Uint8Array[]
+  /** PEM private keys (PKCS#8), the first signs; all verify and are published. */
+  jwtPrivateKeys: { pem: string; kid?: string }[]
+  jwtIssuer: string
+  jwtAudience: string
+  accessTtlSeconds: number
+  refreshTtlSeconds: number
+  refreshReuseSeconds: number
+  bcryptCost: number
+  allowSignup: boolean
+  corsOrigins: string[]
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  smtpUrl?: string
+  mailFrom: string
+  resetUrlBase?: string
+  dbTimeoutMs: number
+  isDeployed: boolean
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+// A deployed function has no default secret; local tools get a throwaway one so that
+// `npm ci && npm run dev` works with no .env at all.
+const LOCAL_DEV_SECRET = 'local-development-secret-not-for-production-use'
+
+function load(env: NodeJS.ProcessEnv): Config {
+  const parsed = v.safeParse(Env, env)
+  if (!parsed.success) {
+    const issue = parsed.issues[0]
+    const name = issue.path?.[0]?.key
+    throw new ConfigError(`Invalid configuration: ${String(name ?? 'environment')} ${issue.message}`)
+  }
+  const e = parsed.output
+  const isDeployed = Boolean(e.VERCEL) || e.NODE_ENV === 'production'
+  if (!e.MONGODB_URI) {
+    throw new ConfigError(
+      isDeployed
+        ? 'Invalid configuration: MONGODB_URI is not set; add your Atlas connection string to the project environment variables'
+        : 'Invalid configuration: MONGODB_URI is not set; start the service with `npm run dev`, which starts the embedded database',
+    )
+  }
+  const pems = e.JWT_PRIVATE_KEYS
+    ? splitPems(e.JWT_PRIVATE_KEYS)
+    : e.JWT_PRIVATE_KEY
+      ? [e.JWT_PRIVATE_KEY.replace(/\\n/g, '\n')]
+      : []
+  const jwtPrivateKeys = pems.map((pem, i) => ({ pem, kid: i === 0 ? e.JWT_KID : undefined }))
+  const secrets: string[] = []
+  if (jwtPrivateKeys.length === 0) {
+    const secret = e.JWT_SECRET ?? (isDeployed ? undefined : LOCAL_DEV_SECRET)
+    if (!secret) throw new ConfigError('Invalid configuration: JWT_SECRET is not set (or set JWT_PRIVATE_KEY)')
+    // RFC 7518 3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+    if (Buffer.byteLength(secret) < 32 && isDeployed) {
+      throw new ConfigError('Invalid configuration: JWT_SECRET must be at least 32 bytes')
+    }
+    secrets.push(secret)
+    if (e.JWT_SECRET_PREVIOUS) secrets.push(...e.JWT_SECRET_PREVIOUS.split(',').map((s) => s.trim()).filter(Boolean))
+  }
+  return Object.freeze({
+    mongoUri: e.MONGODB_URI,
+    mongoDb: e.MONGODB_DB,
+    jwtSecrets: secrets.map((s) => new TextEncoder().encode(s)),
+    jwtPrivateKeys,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
+    accessTtlSeconds: e.ACCESS_TOKEN_TTL,
+    refreshTtlSeconds: e.REFRESH_TOKEN_TTL,
+    refreshReuseSeconds: e.REFRESH_REUSE_INTERVAL,
+    bcryptCost: e.BCRYPT_COST,
+    allowSignup: e.ALLOW_SIGNUP,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    smtpUrl: e.SMTP_URL || undefined,
+    mailFrom: e.MAIL_FROM,
+    resetUrlBase: e.RESET_URL_BASE || undefined,
+    dbTimeoutMs: e.DB_TIMEOUT_MS,
+    isDeployed,
+  })
+}
+
+/** Several PEM keys in one variable: concatenated blocks (newlines may be written as \n). */
+function splitPems(value: string): string[] {
+  const text = value.replace(/\\n/g, '\n')
+  return text.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? []
+}
+
+let cached: Config | undefined
+
+/** The configuration, read on first use; throws ConfigError naming the bad variable. */
+export function getConfig(): Config {
+  cached ??= load(process.env)
+  return cached
+}
+
+/** The log level is needed even when the rest of the configuration is broken. */
+export function logLevel(): Config['logLevel'] {
+  const level = process.env.LOG_LEVEL
+  return level === 'debug' || level === 'warn' || level === 'error' || level === 'silent' ? level : 'info'
+}

@@ -1,0 +1,192 @@
+// Database access: one MongoClient per function instance, cached on globalThis so warm
+// invocations and hot reloads reuse its pool; the service's indexes ensured once per instance;
+// and per-request accounting of database time and round trips (for Server-Timing and the
+// benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb'
+import { attachDatabasePool } from '@vercel/functions'
+import { getConfig } from './config.js'
+
+export interface UserDoc {
+  _id: ObjectId
+  username: string
+  email: string
+  password_hash: string
+  role: 'admin' | 'user'
+  disabled: boolean
+  created_at: Date
+  updated_at: Date
+}
+
+export interface SessionDoc {
+  _id: string
+  user_id: ObjectId
+  /** Copied from the user so a refresh needs no second read; a role change ends the session. */
+  username: string
+  role: 'admin' | 'user'
+  refresh_hash: string
+  /** Hashes rotated away recently: presented within the reuse interval they get a fresh pair. */
+  recent: { hash: string; at: Date }[]
+  created_at: Date
+  last_used_at: Date
+  expires_at: Date
+  user_agent: string
+  ip: string
+}
+
+export interface CounterDoc {
+  _id: string
+  count: number
+  expires_at: Date
+}
+
+export interface AuditDoc {
+  _id?: ObjectId
+  event: string
+  at: Date
+  actor_id?: string
+  actor?: string
+  user_id?: string
+  user?: string
+  request_id?: string
+  ip?: string
+  detail?: Record<string, unknown>
+  expires_at: Date
+}
+
+export interface ResetDoc {
+  _id: string
+  user_id: ObjectId
+  expires_at: Date
+  created_at: Date
+}
+
+interface Cache {
+  client?: MongoClient
+  ready?: Promise<Db>
+  key?: string
+}
+
+// globalThis survives module reloads in the local runner and warm starts on Vercel.
+const cache = ((globalThis as { __authDb?: Cache }).__authDb ??= {})
+
+interface DbMetrics {
+  ms: number
+  roundTrips: number
+}
+const metrics = new AsyncLocalStorage<DbMetrics>()
+const started = new Map<number, number>()
+
+/** Runs fn while counting the database commands it sends and the time they take. */
+export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; metrics: DbMetrics } {
+  const m: DbMetrics = { ms: 0, roundTrips: 0 }
+  return { result: metrics.run(m, fn), metrics: m }
+}
+
+function connect(): MongoClient {
+  const config = getConfig()
+  const client = new MongoClient(config.mongoUri, {
+    // Serverless: few connections per instance, closed soon when idle, and a quick answer
+    // (503, not a hang) when the database cannot be reached.
+    maxPoolSize: 10,
+    minPoolSize: 0,
+    maxIdleTimeMS: 10_000,
+    serverSelectionTimeoutMS: config.dbTimeoutMs,
+    connectTimeoutMS: config.dbTimeoutMs,
+    socketTimeoutMS: 15_000,
+    appName: 'vercel-mongo-auth',
+    monitorCommands: true,
+  })
+  client.on('commandStarted', (e) => {
+    if (metrics.getStore()) started.set(e.requestId, performance.now())
+  })
+  const finish = (e: { requestId: number }) => {
+    const m = metrics.getStore()
+    const t0 = started.get(e.requestId)
+    if (m && t0 !== undefined) {
+      m.roundTrips += 1
+      m.ms += performance.now() - t0
+    }
+    started.delete(e.requestId)
+  }
+  client.on('commandSucceeded', finish)
+  client.on('commandFailed', finish)
+  // On Vercel's Fluid compute, lets the platform close idle pool connections before suspending.
+  attachDatabasePool(client)
+  return client
+}
+
+/** The database, connected and indexed on first use in this instance. */
+export function getDb(): Promise<Db> {
+  const config = getConfig()
+  const key = `${config.mongoUri}\n${config.mongoDb}`
+  if (cache.ready && cache.key === key) return cache.ready
+  cache.client ??= connect()
+  cache.key = key
+  const client = cache.client
+  const ready = (async () => {
+    const db = client.db(config.mongoDb)
+    await ensureIndexes(db)
+    return db
+  })()
+  // A failed start (database down) is not cached: the next request tries again.
+  ready.catch(() => {
+    if (cache.ready === ready) cache.ready = undefined
+  })
+  cache.ready = ready
+  return ready
+}
+
+export function getClient(): MongoClient {
+  cache.client ??= connect()
+  return cache.client
+}
+
+async function ensureIndexes(db: Db): Promise<void> {
+  await Promise.all([
+    db.collection('users').createIndexes([
+      { key: { username: 1 }, name: 'username_unique', unique: true },
+      { key: { email: 1 }, name: 'email_unique', unique: true },
+      { key: { role: 1, username: 1 }, name: 'role_username' },
+    ]),
+    db.collection('sessions').createIndexes([
+      { key: { user_id: 1 }, name: 'user_id' },
+      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+    ]),
+    db.collection('counters').createIndexes([{ key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 }]),
+    db.collection('audit').createIndexes([
+      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+      { key: { user_id: 1, _id: -1 }, name: 'user_recent' },
+      { key: { event: 1, _id: -1 }, name: 'event_recent' },
+    ]),
+    db.collection('password_resets').createIndexes([
+      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+      { key: { user_id: 1 }, name: 'user_id' },
+    ]),
+  ])
+}
+
+export interface Collections {
+  users: Collection<UserDoc>
+  sessions: Collection<SessionDoc>
+  counters: Collection<CounterDoc>
+  audit: Collection<AuditDoc>
+  resets: Collection<ResetDoc>
+}
+
+export async function collections(): Promise<Collections> {
+  const db = await getDb()
+  return {
+    users: db.collection<UserDoc>('users'),
+    sessions: db.collection<SessionDoc>('sessions'),
+    counters: db.collection<CounterDoc>('counters'),
+    audit: db.collection<AuditDoc>('audit'),
+    resets: db.collection<ResetDoc>('password_resets'),
+  }
+}
+
+/** A cheap round trip that proves the database answers (for /api/health). */
+export async function pingDb(): Promise<void> {
+  const db = await getDb()
+  await db.command({ ping: 1 } as Document)
+}

@@ -1,0 +1,296 @@
+// The request wrapper every function uses: request id, security and CORS headers, method
+// dispatch (405 + Allow), body reading with a size limit and content types (413/415), input
+// validation (400 + errors[]), Server-Timing, one log line per request, and every throw sent to
+// the one error writer in problem.ts. Handlers hold no try/catch and write no error response.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import * as v from 'valibot'
+import { getConfig } from './config.js'
+import { withDbMetrics } from './db.js'
+import { describeError, log } from './log.js'
+import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
+
+export type Request = IncomingMessage & { query?: Record<string, string | string[] | undefined> }
+export type Response = ServerResponse
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+export type Handler = (req: Request, res: Response) => Promise<void> | void
+
+/** What the log line and the audit trail know of the request in flight. */
+export interface RequestContext {
+  requestId: string
+  ip: string
+  userAgent: string
+  route: string
+  userId?: string
+  username?: string
+  event?: string
+  fields: Record<string, unknown>
+}
+
+const context = new AsyncLocalStorage<RequestContext>()
+
+export function currentRequest(): RequestContext | undefined {
+  return context.getStore()
+}
+
+/** Names what happened for the request's log line (`login.success`, `token.reuse`, ...). */
+export function setEvent(event: string, fields: Record<string, unknown> = {}): void {
+  const ctx = context.getStore()
+  if (!ctx) return
+  ctx.event = event
+  Object.assign(ctx.fields, fields)
+}
+
+export function setCaller(userId: string, username: string): void {
+  const ctx = context.getStore()
+  if (ctx) {
+    ctx.userId = userId
+    ctx.username = username
+  }
+}
+
+// JSON bodies are small in this API; the contract caps them at 16 KiB.
+export const BODY_LIMIT_BYTES = 16 * 1024
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The client address: Vercel (and the local runner) put the real one first in x-forwarded-for. */
+export function clientIp(req: IncomingMessage): string {
+  const forwarded = req.headers['x-forwarded-for']
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
+  return first || req.socket?.remoteAddress || 'unknown'
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
+}
+
+function applyCors(req: IncomingMessage, res: ServerResponse, methods: string[]): boolean {
+  const origin = req.headers.origin
+  let allowed: string[] = []
+  try {
+    allowed = getConfig().corsOrigins
+  } catch {
+    // A broken configuration allows no origin; the handler reports the error itself.
+  }
+  if (!origin || !(allowed.includes(origin) || allowed.includes('*'))) return false
+  res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin)
+  res.setHeader('Vary', 'Origin')
+  res.setHeader('Access-Control-Expose-Headers', 'Location, Retry-After, WWW-Authenticate, x-request-id, Server-Timing')
+  if (req.method === 'OPTIONS') {
+    res.setHeader('Access-Control-Allow-Methods', methods.join(', '))
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, x-request-id')
+    res.setHeader('Access-Control-Max-Age', '600')
+  }
+  return true
+}
+
+interface RouteOptions {
+  /** A name for the log (defaults to the path). */
+  name?: string
+  /** Replaces the default Content-Security-Policy (the docs page needs scripts). */
+  csp?: string
+}
+
+/** Wraps per-method handlers into one Vercel function. */
+export function route(handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}) {
+  const methods = Object.keys(handlers) as Method[]
+  if (methods.includes('GET')) methods.push('HEAD' as Method)
+  const allow = [...methods, 'OPTIONS'].join(', ')
+
+  return async function handler(req: Request, res: Response): Promise<void> {
+    const t0 = performance.now()
+    const header = req.headers['x-request-id']
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
+    const ctx: RequestContext = {
+      requestId,
+      ip: clientIp(req),
+      userAgent: String(req.headers['user-agent'] ?? '').slice(0, 200),
+      route: options.name ?? (req.url ?? '').split('?')[0] ?? '',
+      fields: {},
+    }
+    res.setHeader('x-request-id', requestId)
+    for (const [k, val] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, val)
+    if (options.csp) res.setHeader('Content-Security-Policy', options.csp)
+
+    const { result, metrics } = withDbMetrics(() =>
+      context.run(ctx, async () => {
+        applyCors(req, res, [...methods, 'OPTIONS'])
+        const method = (req.method ?? 'GET').toUpperCase()
+        if (method === 'OPTIONS') {
+          res.statusCode = 204
+          res.setHeader('Allow', allow)
+          res.end()
+          return
+        }
+        const fn = handlers[method as Method] ?? (method === 'HEAD' ? handlers.GET : undefined)
+        if (!fn) {
+          throw new Problem(405, 'Method not allowed', {
+            type: PROBLEM.methodNotAllowed,
+            detail: `${method} is not served here; use ${allow}`,
+            headers: { Allow: allow },
+          })
+        }
+        await fn(req, res)
+      }),
+    )
+    // Server-Timing must be set before the headers leave; send() below reads it too.
+    res.on('finish', () => logRequest(req, res, ctx, t0, metrics))
+    ;(res as { __dbMetrics?: typeof metrics }).__dbMetrics = metrics
+    try {
+      await result
+    } catch (err) {
+      const problem = toProblem(err)
+      if (problem.status >= 500) log('error', 'request.error', { request_id: requestId, ...describeError(problem.cause ?? err) })
+      setServerTiming(res, metrics)
+      writeProblem(res, problem)
+    }
+  }
+}
+
+function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number, metrics: { ms: number; roundTrips: number }) {
+  const status = res.statusCode
+  log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', ctx.event ?? 'request', {
+    request_id: ctx.requestId,
+    method: req.method,
+    route: ctx.route,
+    status,
+    duration_ms: Math.round((performance.now() - t0) * 100) / 100,
+    db_ms: Math.round(metrics.ms * 100) / 100,
+    db_round_trips: metrics.roundTrips,
+    user_id: ctx.userId,
+    ip: ctx.ip,
+    ...ctx.fields,
+  })
+}
+
+function setServerTiming(res: Response, metrics: { ms: number; roundTrips: number }): void {
+  if (res.headersSent) return
+  res.setHeader('Server-Timing', `db;dur=${metrics.ms.toFixed(2)};desc="${metrics.roundTrips} round trips"`)
+}
+
+/** Writes a JSON answer (or an empty one for 204). */
+export function send(res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  const metrics = (res as { __dbMetrics?: { ms: number; roundTrips: number } }).__dbMetrics
+  if (metrics) setServerTiming(res, metrics)
+  for (const [k, val] of Object.entries(headers)) res.setHeader(k, val)
+  if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
+  res.statusCode = status
+  if (status === 204 || body === undefined) {
+    res.end()
+    return
+  }
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.end(JSON.stringify(body))
+}
+
+export type Body = { kind: 'json'; value: unknown } | { kind: 'form'; value: Record<string, string> } | { kind: 'empty'; value: undefined }
+
+function readRaw(req: Request): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const tooLarge = () =>
+      new Problem(413, 'Payload too large', { type: PROBLEM.tooLarge, detail: `The body must be at most ${BODY_LIMIT_BYTES} bytes` })
+    // Event listeners rather than async iteration: Vercel's helpers replay a buffered body
+    // through 'data'/'end' listeners.
+    req.on('data', (chunk: Buffer) => {
+      if (done) return
+      size += chunk.length
+      if (size > BODY_LIMIT_BYTES) {
+        done = true
+        reject(tooLarge())
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks))
+      done = true
+    })
+    req.on('error', (err) => {
+      if (!done) reject(err)
+      done = true
+    })
+  })
+}
+
+/** Reads a JSON or form body (413 beyond the limit, 415 for other types, 400 for broken JSON). */
+export async function readBody(req: Request): Promise<Body> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > BODY_LIMIT_BYTES) {
+    throw new Problem(413, 'Payload too large', { type: PROBLEM.tooLarge, detail: `The body must be at most ${BODY_LIMIT_BYTES} bytes` })
+  }
+  const raw = await readRaw(req)
+  if (raw.length === 0) return { kind: 'empty', value: undefined }
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type === 'application/json' || /^application\/[a-z.+-]+\+json$/.test(type)) {
+    try {
+      return { kind: 'json', value: JSON.parse(raw.toString('utf8')) }
+    } catch {
+      throw badRequest('The body is not valid JSON', undefined, 'invalid_request')
+    }
+  }
+  if (type === 'application/x-www-form-urlencoded') {
+    const params = new URLSearchParams(raw.toString('utf8'))
+    const value: Record<string, string> = Object.create(null)
+    for (const [k, val] of params) {
+      if (k in value) throw badRequest(`The field ${k} is given more than once`, [{ path: k, message: 'given more than once' }], 'invalid_request')
+      value[k] = val
+    }
+    return { kind: 'form', value: { ...value } }
+  }
+  throw new Problem(415, 'Unsupported media type', {
+    type: PROBLEM.unsupportedMediaType,
+    detail: 'Send application/json or application/x-www-form-urlencoded',
+    headers: { 'Accept-Post': 'application/json, application/x-www-form-urlencoded' },
+  })
+}
+
+/** Reads a JSON body for the given schema; an empty body counts as `{}`. */
+export async function readJson(req: Request): Promise<unknown> {
+  const body = await readBody(req)
+  if (body.kind === 'form') {
+    throw new Problem(415, 'Unsupported media type', { type: PROBLEM.unsupportedMediaType, detail: 'Send application/json' })
+  }
+  return body.value ?? {}
+}
+
+/** Validates input against a schema; 400 with one entry in errors[] per problem. */
+export function parse<S extends v.GenericSchema>(schema: S, input: unknown, oauthError?: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, input, { abortPipeEarly: true })
+  if (result.success) return result.output
+  const errors: FieldError[] = result.issues.map((issue) => ({
+    path: v.getDotPath(issue) ?? '',
+    message: issue.message,
+  }))
+  throw badRequest(
+    errors.length === 1 ? `${errors[0]!.path || 'body'}: ${errors[0]!.message}` : 'The request has invalid fields',
+    errors,
+    oauthError,
+  )
+}
+
+/** A single query or path parameter as a string (arrays and absence give undefined). */
+export function param(req: Request, name: string): string | undefined {
+  const value = req.query?.[name] ?? new URL(req.url ?? '/', 'http://x').searchParams.get(name) ?? undefined
+  return typeof value === 'string' ? value : undefined
+}
+
+/** The query string as a plain object (repeated keys refused by the schema as arrays). */
+export function queryOf(req: Request, exclude: string[] = []): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  const params = new URL(req.url ?? '/', 'http://x').searchParams
+  for (const key of new Set(params.keys())) {
+    if (exclude.includes(key)) continue
+    const all = params.getAll(key)
+    out[key] = all.length === 1 ? all[0]! : all
+  }
+  return out
+}

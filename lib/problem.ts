@@ -1,0 +1,156 @@
+// Errors as RFC 9457 problem details. The one place that turns anything thrown into an HTTP
+// answer: what the client sees (type, title, detail, errors, OAuth `error`) is kept apart
+// from what only the log sees (`cause`). Driver messages and stacks never reach a client.
+import type { ServerResponse } from 'node:http'
+import { ConfigError } from './config.js'
+
+/** Stable problem `type` URIs: one home for each, clients may switch on them. */
+export const PROBLEM = {
+  badRequest: 'urn:problem:bad-request',
+  validation: 'urn:problem:validation',
+  unauthorized: 'urn:problem:unauthorized',
+  invalidGrant: 'urn:problem:invalid-grant',
+  forbidden: 'urn:problem:forbidden',
+  notFound: 'urn:problem:not-found',
+  methodNotAllowed: 'urn:problem:method-not-allowed',
+  conflict: 'urn:problem:conflict',
+  lastAdmin: 'urn:problem:last-admin',
+  tooLarge: 'urn:problem:payload-too-large',
+  unsupportedMediaType: 'urn:problem:unsupported-media-type',
+  tooManyRequests: 'urn:problem:too-many-requests',
+  notImplemented: 'urn:problem:not-implemented',
+  unavailable: 'urn:problem:service-unavailable',
+  internal: 'urn:problem:internal',
+} as const
+
+/** OAuth 2.0 error codes (RFC 6749 5.2, RFC 6750 3.1). */
+export const OAUTH = {
+  invalidRequest: 'invalid_request',
+  invalidGrant: 'invalid_grant',
+  unsupportedGrantType: 'unsupported_grant_type',
+  invalidToken: 'invalid_token',
+  insufficientScope: 'insufficient_scope',
+} as const
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export interface ProblemInit {
+  type?: string
+  detail?: string
+  errors?: FieldError[]
+  /** OAuth error code, serialized as `error`. */
+  oauthError?: string
+  headers?: Record<string, string>
+  /** For the log only; never serialized. */
+  cause?: unknown
+}
+
+export class Problem extends Error {
+  override name = 'Problem'
+  readonly status: number
+  readonly title: string
+  readonly type: string
+  readonly detail?: string
+  readonly errors?: FieldError[]
+  readonly oauthError?: string
+  readonly headers: Record<string, string>
+  override readonly cause?: unknown
+
+  constructor(status: number, title: string, init: ProblemInit = {}) {
+    super(title)
+    this.status = status
+    this.title = title
+    this.type = init.type ?? PROBLEM.badRequest
+    this.detail = init.detail
+    this.errors = init.errors
+    this.oauthError = init.oauthError
+    this.headers = init.headers ?? {}
+    this.cause = init.cause
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      ...(this.detail !== undefined && { detail: this.detail }),
+      ...(this.oauthError !== undefined && { error: this.oauthError }),
+      ...(this.errors !== undefined && { errors: this.errors }),
+    }
+  }
+}
+
+// Constructors for the answers the service gives again and again.
+export const badRequest = (detail: string, errors?: FieldError[], oauthError?: string) =>
+  new Problem(400, 'Bad request', { type: errors ? PROBLEM.validation : PROBLEM.badRequest, detail, errors, oauthError })
+
+export const unauthorized = (detail = 'Authentication is required', tokenError = true) =>
+  new Problem(401, 'Unauthorized', {
+    type: PROBLEM.unauthorized,
+    detail,
+    // RFC 6750 3.1: no error code when the request carried no token at all.
+    headers: { 'WWW-Authenticate': tokenError ? 'Bearer error="invalid_token"' : 'Bearer' },
+    oauthError: tokenError ? OAUTH.invalidToken : undefined,
+  })
+
+export const forbidden = (detail = 'You are not allowed to do this') =>
+  new Problem(403, 'Forbidden', { type: PROBLEM.forbidden, detail })
+
+export const notFound = (detail = 'No such resource') => new Problem(404, 'Not found', { type: PROBLEM.notFound, detail })
+
+export const conflict = (detail: string, type: string = PROBLEM.conflict) => new Problem(409, 'Conflict', { type, detail })
+
+export const unavailable = (cause?: unknown) =>
+  new Problem(503, 'Service unavailable', {
+    type: PROBLEM.unavailable,
+    detail: 'The database cannot be reached; try again shortly',
+    headers: { 'Retry-After': '5' },
+    cause,
+  })
+
+const NETWORK_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+  'MongoServerClosedError',
+  'DbTimeoutError',
+])
+
+/** Any thrown value as a Problem; unknown errors become a plain 500 (the cause goes to the log). */
+export function toProblem(err: unknown): Problem {
+  if (err instanceof Problem) return err
+  const e = err as { name?: string; code?: unknown; keyPattern?: Record<string, unknown> } | undefined
+  if (e?.code === 11000) {
+    // Duplicate key from a unique index: the race was settled by the database.
+    const field = Object.keys(e.keyPattern ?? {})[0] ?? 'value'
+    return conflict(`That ${field} is already taken`)
+  }
+  if (e?.name && NETWORK_ERRORS.has(e.name)) return unavailable(err)
+  if (err instanceof ConfigError) {
+    return new Problem(500, 'Service misconfigured', {
+      type: PROBLEM.internal,
+      detail: 'The service is not configured correctly; its operator can read why in the logs',
+      cause: err,
+    })
+  }
+  return new Problem(500, 'Internal server error', { type: PROBLEM.internal, detail: 'Something went wrong on our side', cause: err })
+}
+
+/** The only writer of error responses. */
+export function writeProblem(res: ServerResponse, problem: Problem): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value)
+  res.statusCode = problem.status
+  res.setHeader('Content-Type', 'application/problem+json')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify(problem))
+}

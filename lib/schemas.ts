@@ -1,0 +1,139 @@
+// Input schemas (valibot): one per input, shared by the routes' validation, the OpenAPI
+// document and the seed script. Objects are strict (unknown fields refused: no mass
+// assignment) and every leaf is a string, number or boolean of its own (no `{"$ne": null}`).
+import * as v from 'valibot'
+import { PASSWORD_MAX_BYTES } from './passwords.js'
+
+export const ROLES = ['admin', 'user'] as const
+export type Role = (typeof ROLES)[number]
+
+const unknownField: v.ErrorMessage<v.StrictObjectIssue> = (issue) =>
+  issue.expected === 'never' ? 'unknown field' : 'must be a JSON object'
+
+/** A strict object whose unknown fields are named in errors[]. */
+const strict = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, unknownField)
+
+/** Usernames compare case- and width-insensitively: NFKC, then lower case. */
+export function normalizeUsername(value: string): string {
+  return value.normalize('NFKC').toLowerCase()
+}
+
+export const Username = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.transform(normalizeUsername),
+  v.minLength(3, 'must be 3 to 32 characters'),
+  v.maxLength(32, 'must be 3 to 32 characters'),
+  v.regex(/^[a-z0-9._-]+$/, 'may contain only a-z, 0-9, dot, underscore and hyphen'),
+  v.check((s) => s !== 'me', '"me" is reserved'),
+  v.metadata({ examples: ['alice'] }),
+)
+
+export const Email = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.toLowerCase(),
+  v.maxLength(254, 'must be at most 254 characters'),
+  v.email('must be a valid email address'),
+  v.metadata({ examples: ['alice@example.com'] }),
+)
+
+/** A new password: the length rules here; the policy (common, personal) in password-policy.ts. */
+export const NewPassword = v.pipe(
+  v.string('must be a string'),
+  v.minLength(8, 'must be at least 8 characters'),
+  v.check((s) => Buffer.byteLength(s, 'utf8') <= PASSWORD_MAX_BYTES, `must be at most ${PASSWORD_MAX_BYTES} bytes (bcrypt's limit)`),
+  v.description('8 characters to 72 UTF-8 bytes; not the username or email, not a common password'),
+)
+
+/** A password presented for checking: bounded, never judged by policy. */
+export const GivenPassword = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(1024, 'is too long'))
+
+export const RoleSchema = v.picklist(ROLES, 'must be admin or user')
+
+// --- auth -------------------------------------------------------------------------------
+
+const Login = v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'is required'), v.maxLength(254, 'is too long'))
+
+// OAuth2 clients and Swagger UI send these with a password grant; we accept and ignore them.
+const oauthExtras = {
+  scope: v.optional(v.string()),
+  client_id: v.optional(v.string()),
+  client_secret: v.optional(v.string()),
+}
+
+export const LoginJson = strict({ username: Login, password: GivenPassword })
+export const LoginForm = strict({
+  grant_type: v.optional(v.literal('password', 'must be password')),
+  username: Login,
+  password: GivenPassword,
+  ...oauthExtras,
+})
+
+const RefreshToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(512, 'is too long'))
+export const RefreshJson = strict({ refresh_token: RefreshToken })
+export const RefreshForm = strict({
+  grant_type: v.literal('refresh_token', 'must be refresh_token'),
+  refresh_token: RefreshToken,
+  ...oauthExtras,
+})
+
+export const LOGOUT_SCOPES = ['local', 'others', 'global'] as const
+export const LogoutBody = strict({ scope: v.optional(v.picklist(LOGOUT_SCOPES, 'must be local, others or global'), 'local') })
+
+export const TokenResponse = v.object({
+  access_token: v.string(),
+  token_type: v.literal('bearer'),
+  expires_in: v.number(),
+  refresh_token: v.string(),
+})
+
+// --- users ------------------------------------------------------------------------------
+
+export const CreateUser = strict({ username: Username, email: Email, password: NewPassword, role: v.optional(RoleSchema, 'user') })
+
+/** PUT /users/{username}: the FastAPI project's body; admins may add role and disabled. */
+export const PutUser = strict({
+  email: Email,
+  password: NewPassword,
+  current_password: v.optional(GivenPassword),
+  role: v.optional(RoleSchema),
+  disabled: v.optional(v.boolean('must be true or false')),
+})
+
+export const PatchUser = strict({
+  email: v.optional(Email),
+  password: v.optional(NewPassword),
+  current_password: v.optional(GivenPassword),
+  role: v.optional(RoleSchema),
+  disabled: v.optional(v.boolean('must be true or false')),
+})
+
+export const PatchMe = strict({
+  email: v.optional(Email),
+  password: v.optional(NewPassword),
+  current_password: GivenPassword,
+})
+
+export const ListUsersQuery = strict({
+  limit: v.optional(
+    v.pipe(v.string('must be a number'), v.regex(/^\d{1,3}$/, 'must be 1 to 100'), v.transform(Number), v.minValue(1, 'must be 1 to 100'), v.maxValue(100, 'must be 1 to 100')),
+    '50',
+  ),
+  cursor: v.optional(v.pipe(v.string('must be a string'), v.maxLength(200, 'is too long'))),
+  role: v.optional(RoleSchema),
+  q: v.optional(v.pipe(v.string('must be a string'), v.maxLength(32, 'is too long'))),
+})
+
+export const PublicUser = v.object({
+  id: v.string(),
+  username: v.string(),
+  email: v.string(),
+  role: RoleSchema,
+  disabled: v.boolean(),
+  created_at: v.string(),
+  updated_at: v.string(),
+})
+
+export type CreateUserInput = v.InferOutput<typeof CreateUser>
+export type PatchUserInput = v.InferOutput<typeof PatchUser>

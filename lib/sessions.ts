@@ -1,0 +1,199 @@
+// Sessions: one document per login, holding the hash of the current refresh token. Access
+// tokens name their session (`sid`); a request is authenticated by one query that checks the
+// session is live and loads its user, so ending a session takes effect on the next request.
+// Refresh tokens are random, single use and stored only as SHA-256 hashes (256-bit secrets
+// need no slow hash); a used one ends the session unless it comes back within the reuse grace.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { ObjectId } from 'mongodb'
+import { getConfig } from './config.js'
+import { collections, type SessionDoc, type UserDoc } from './db.js'
+import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
+import { signAccessToken, type AccessClaims } from './tokens.js'
+
+export interface TokenPair {
+  access_token: string
+  token_type: 'bearer'
+  expires_in: number
+  refresh_token: string
+}
+
+export interface ClientMeta {
+  ip: string
+  userAgent: string
+}
+
+/** The caller of an authenticated request: the live session and its user. */
+export interface Caller {
+  sid: string
+  user: UserDoc
+}
+
+// How many rotated hashes a session remembers: reuse of any of them is detected.
+const REMEMBERED_HASHES = 50
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url')
+
+// Format `<sid>.<secret>`: the sid finds the session by its _id; only the hash of the whole
+// token is stored. 256 random bits of secret (RFC 6749 10.10 asks for unguessable tokens).
+function newRefreshToken(sid: string): { token: string; hash: string } {
+  const token = `${sid}.${randomBytes(32).toString('base64url')}`
+  return { token, hash: hashToken(token) }
+}
+
+const invalidGrant = (detail: string) =>
+  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail, oauthError: OAUTH.invalidGrant })
+
+async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' | 'role'>, refreshToken: string): Promise<TokenPair> {
+  const claims: AccessClaims = { sub: session.user_id.toHexString(), preferred_username: session.username, role: session.role, sid: session._id }
+  const { token, expiresIn } = await signAccessToken(claims)
+  return { access_token: token, token_type: 'bearer', expires_in: expiresIn, refresh_token: refreshToken }
+}
+
+/** Starts a session for a user who just proved their password; one insert. */
+export async function createSession(user: UserDoc, meta: ClientMeta): Promise<TokenPair> {
+  const { sessions } = await collections()
+  const now = new Date()
+  const sid = randomBytes(16).toString('base64url')
+  const refresh = newRefreshToken(sid)
+  const session: SessionDoc = {
+    _id: sid,
+    user_id: user._id,
+    username: user.username,
+    role: user.role,
+    refresh_hash: refresh.hash,
+    recent: [],
+    created_at: now,
+    last_used_at: now,
+    expires_at: new Date(now.getTime() + getConfig().refreshTtlSeconds * 1000),
+    user_agent: meta.userAgent.slice(0, 200),
+    ip: meta.ip,
+  }
+  await sessions.insertOne(session)
+  return pairFor(session, refresh.token)
+}
+
+export type RefreshOutcome = { pair: TokenPair; userId: string; graced: boolean }
+
+/**
+ * Rotates a refresh token: one atomic update in the common case. A token rotated away less than
+ * REFRESH_REUSE_INTERVAL ago gets a fresh pair (a lost response, two tabs); an older one is
+ * treated as stolen and ends the whole session (RFC 9700 4.14.2).
+ */
+export async function rotateRefreshToken(token: string, meta: ClientMeta, onReuse: (session: SessionDoc) => void): Promise<RefreshOutcome> {
+  const sid = token.split('.')[0] ?? ''
+  if (!/^[A-Za-z0-9_-]{22}$/.test(sid)) throw invalidGrant('The refresh token is not valid')
+  const { sessions } = await collections()
+  const now = new Date()
+  const hash = hashToken(token)
+  const next = newRefreshToken(sid)
+  const touch = { last_used_at: now, user_agent: meta.userAgent.slice(0, 200), ip: meta.ip }
+
+  const rotated = await sessions.findOneAndUpdate(
+    { _id: sid, refresh_hash: hash, expires_at: { $gt: now } },
+    { $set: { refresh_hash: next.hash, ...touch }, $push: { recent: { $each: [{ hash, at: now }], $slice: -REMEMBERED_HASHES } } },
+    { returnDocument: 'after' },
+  )
+  if (rotated) return { pair: await pairFor(rotated, next.token), userId: rotated.user_id.toHexString(), graced: false }
+
+  // Not the current token: find out whether it is a recent one, an old one, or nothing of ours.
+  const session = await sessions.findOne({ _id: sid, expires_at: { $gt: now } })
+  const seen = session?.recent.find((r) => safeEqual(r.hash, hash))
+  if (!session || !seen) throw invalidGrant('The refresh token is not valid')
+  const graceMs = getConfig().refreshReuseSeconds * 1000
+  if (now.getTime() - seen.at.getTime() < graceMs) {
+    // Compare-and-set on the current hash, so two graced refreshes cannot both win.
+    const graced = await sessions.findOneAndUpdate(
+      { _id: sid, refresh_hash: session.refresh_hash },
+      {
+        $set: { refresh_hash: next.hash, ...touch },
+        $push: { recent: { $each: [{ hash: session.refresh_hash, at: now }], $slice: -REMEMBERED_HASHES } },
+      },
+      { returnDocument: 'after' },
+    )
+    if (graced) return { pair: await pairFor(graced, next.token), userId: graced.user_id.toHexString(), graced: true }
+    throw invalidGrant('The refresh token is not valid')
+  }
+  await sessions.deleteOne({ _id: sid })
+  onReuse(session)
+  throw invalidGrant('The refresh token was already used; the session has ended')
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/**
+ * The live session named by verified claims, with its user, in one round trip. Refused (401)
+ * when the session has ended, the user is gone or disabled, or the role in the token is stale.
+ */
+export async function loadCaller(claims: AccessClaims): Promise<Caller> {
+  const { sessions } = await collections()
+  const [row] = await sessions
+    .aggregate<{ user_id: ObjectId; user: UserDoc[] }>([
+      { $match: { _id: claims.sid, expires_at: { $gt: new Date() } } },
+      { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
+      { $project: { user_id: 1, user: 1 } },
+    ])
+    .toArray()
+  const user = row?.user[0]
+  if (!row || !user || row.user_id.toHexString() !== claims.sub) throw unauthorized('The session has ended')
+  if (user.disabled) throw unauthorized('The account is disabled')
+  if (user.role !== claims.role) throw unauthorized('The session has ended')
+  return { sid: claims.sid, user }
+}
+
+/** Ends the caller's own session; false when it had already ended. One delete. */
+export async function endSession(userId: string, sid: string): Promise<boolean> {
+  const { sessions } = await collections()
+  const { deletedCount } = await sessions.deleteOne({ _id: sid, user_id: new ObjectId(userId) })
+  return deletedCount === 1
+}
+
+/** Ends every session of a user, or every one but `keep`. */
+export async function endSessions(userId: ObjectId, keep?: string): Promise<number> {
+  const { sessions } = await collections()
+  const { deletedCount } = await sessions.deleteMany(keep ? { user_id: userId, _id: { $ne: keep } } : { user_id: userId })
+  return deletedCount
+}
+
+export interface SessionView {
+  id: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+  user_agent: string
+  ip: string
+  current: boolean
+}
+
+/** A client address cut to its network (/24 for IPv4, /48 for IPv6): enough to recognise, not to locate. */
+export function truncateIp(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(ip)
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`
+  if (ip.includes(':')) {
+    const groups = ip.split('::')[0]!.split(':').filter(Boolean).slice(0, 3)
+    while (groups.length < 3) groups.push('0')
+    return `${groups.join(':')}::/48`
+  }
+  return 'unknown'
+}
+
+export async function listSessions(userId: ObjectId, currentSid?: string): Promise<SessionView[]> {
+  const { sessions } = await collections()
+  const docs = await sessions
+    .find({ user_id: userId, expires_at: { $gt: new Date() } }, { projection: { refresh_hash: 0, recent: 0 } })
+    .sort({ created_at: -1 })
+    .limit(200)
+    .toArray()
+  return docs.map((s) => ({
+    id: s._id,
+    created_at: s.created_at.toISOString(),
+    last_used_at: s.last_used_at.toISOString(),
+    expires_at: s.expires_at.toISOString(),
+    user_agent: s.user_agent,
+    ip: truncateIp(s.ip),
+    current: s._id === currentSid,
+  }))
+}

@@ -1,0 +1,126 @@
+// Access tokens (JWT, on jose). Signs with the first configured key, verifies with any of them
+// by `kid`, so keys rotate without logging anyone out. Verification pins algorithm, issuer,
+// audience and token type, requires exp/sub/sid, and never fetches a key named by a token.
+import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto'
+import { SignJWT, jwtVerify, decodeProtectedHeader, exportJWK, calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose'
+import { getConfig, type Config } from './config.js'
+import { unauthorized } from './problem.js'
+
+export type Role = 'admin' | 'user'
+
+export interface AccessClaims {
+  sub: string
+  preferred_username: string
+  role: Role
+  sid: string
+}
+
+interface SigningKey {
+  kid: string
+  alg: 'HS256' | 'EdDSA' | 'ES256'
+  sign: KeyObject | Uint8Array
+  verify: KeyObject | Uint8Array
+  publicJwk?: JWK
+}
+
+// RFC 9068: a distinct `typ` keeps another kind of JWT signed with the same key from passing
+// as an access token.
+const TOKEN_TYPE = 'at+jwt'
+// A little tolerance for clocks of different function instances.
+const CLOCK_SKEW_SECONDS = 30
+// RFC 7515 4.1.2-4.1.6: these headers would let a token name its own key; we never honour them.
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as const
+
+let keysFor: Config | undefined
+let keys: Promise<SigningKey[]> | undefined
+
+async function loadKeys(config: Config): Promise<SigningKey[]> {
+  if (config.jwtPrivateKeys.length > 0) {
+    return Promise.all(
+      config.jwtPrivateKeys.map(async ({ pem, kid }) => {
+        const privateKey = createPrivateKey(pem)
+        const publicKey = createPublicKey(privateKey)
+        const alg = algorithmOf(privateKey)
+        const jwk = await exportJWK(publicKey)
+        const id = kid ?? (await calculateJwkThumbprint(jwk))
+        return { kid: id, alg, sign: privateKey, verify: publicKey, publicJwk: { ...jwk, kid: id, alg, use: 'sig' } }
+      }),
+    )
+  }
+  // HS256 keys get a kid derived from the secret (not revealing it) so the previous secret can
+  // be found without trying every key.
+  return config.jwtSecrets.map((secret) => {
+    const kid = 'hs-' + createHash('sha256').update(secret).digest('base64url').slice(0, 12)
+    return { kid, alg: 'HS256' as const, sign: secret, verify: secret }
+  })
+}
+
+function algorithmOf(key: KeyObject): SigningKey['alg'] {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA'
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256'
+  throw new Error('JWT_PRIVATE_KEY must be an Ed25519 or P-256 (ES256) private key in PKCS#8 PEM')
+}
+
+function signingKeys(): Promise<SigningKey[]> {
+  const config = getConfig()
+  if (keysFor !== config || !keys) {
+    keysFor = config
+    keys = loadKeys(config)
+  }
+  return keys
+}
+
+export async function signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }> {
+  const config = getConfig()
+  const [key] = await signingKeys()
+  if (!key) throw new Error('no signing key configured')
+  const token = await new SignJWT({ preferred_username: claims.preferred_username, role: claims.role, sid: claims.sid })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYPE })
+    .setIssuer(config.jwtIssuer)
+    .setAudience(config.jwtAudience)
+    .setSubject(claims.sub)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime(`${config.accessTtlSeconds}s`)
+    .sign(key.sign)
+  return { token, expiresIn: config.accessTtlSeconds }
+}
+
+/** The verified claims of an access token, or a 401 Problem. */
+export async function verifyAccessToken(token: string): Promise<AccessClaims & JWTPayload> {
+  const config = getConfig()
+  const all = await signingKeys()
+  let header
+  try {
+    header = decodeProtectedHeader(token)
+  } catch {
+    throw unauthorized('The access token is malformed')
+  }
+  if (FORBIDDEN_HEADERS.some((h) => h in header)) throw unauthorized('The access token is not acceptable')
+  const key = all.find((k) => k.kid === header.kid)
+  if (!key) throw unauthorized('The access token is not acceptable')
+  try {
+    const { payload } = await jwtVerify(token, key.verify, {
+      algorithms: [key.alg],
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      typ: TOKEN_TYPE,
+      requiredClaims: ['exp', 'iat', 'sub', 'sid'],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+    })
+    const { sub, sid, role, preferred_username } = payload
+    if (typeof sub !== 'string' || typeof sid !== 'string' || (role !== 'admin' && role !== 'user') || typeof preferred_username !== 'string') {
+      throw unauthorized('The access token is not acceptable')
+    }
+    return { ...payload, sub, sid, role, preferred_username }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') throw unauthorized('The access token has expired')
+    throw unauthorized('The access token is not acceptable')
+  }
+}
+
+/** The public keys for /.well-known/jwks.json (empty with HS256: a shared secret is never published). */
+export async function publicJwks(): Promise<{ keys: JWK[] }> {
+  const all = await signingKeys()
+  return { keys: all.flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }
+}

@@ -1,0 +1,108 @@
+// Starts the service as a user would: the local runner (`scripts/dev.ts`) in a child process,
+// on an ephemeral port, against the test run's database (embedded, or TEST_MONGODB_URI) under a
+// database name of its own. Every test file gets fresh data; logs are kept for assertions.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { inject } from 'vitest'
+
+export interface Service {
+  url: string
+  env: Record<string, string>
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string
+  stop(): Promise<void>
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** JSON request helper: sets content-type and Authorization when given a token. */
+  call(method: string, path: string, opts?: { token?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string> }): Promise<Response>
+}
+
+export const ADMIN = { username: 'root-admin', password: 'Adm1n-Test-Passw0rd!' }
+
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    MONGODB_URI: inject('mongoUri'),
+    MONGODB_DB: `t_${randomBytes(6).toString('hex')}`,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    BCRYPT_COST: '4',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'info',
+    ...extra,
+  }
+}
+
+export async function startService(extra: Record<string, string> = {}): Promise<Service> {
+  const env = testEnv(extra)
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+    env: { ...process.env, ...env, PORT: '0', DOTENV_CONFIG_QUIET: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 30_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const m = /Ready on (http:\/\/\S+)/.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`service exited with ${code}:\n${output}`))
+    })
+  })
+  const service: Service = {
+    url,
+    env,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+    fetch: (path, init) => fetch(url + path, init),
+    call: (method, path, opts = {}) => {
+      const headers: Record<string, string> = { ...opts.headers }
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`
+      let body: string | undefined
+      if (opts.json !== undefined) {
+        headers['content-type'] = 'application/json'
+        body = JSON.stringify(opts.json)
+      } else if (opts.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded'
+        body = new URLSearchParams(opts.form).toString()
+      }
+      return fetch(url + path, { method, headers, body })
+    },
+  }
+  return service
+}
+
+export interface Tokens {
+  access_token: string
+  refresh_token: string
+  token_type: string
+  expires_in: number
+}
+
+export async function login(service: Service, username: string, password: string): Promise<Tokens> {
+  const res = await service.call('POST', '/api/auth/login', { json: { username, password } })
+  if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Tokens
+}
+
+let counter = 0
+/** A fresh, policy-passing user created by the bootstrap admin; returns its credentials. */
+export async function newUser(service: Service, adminToken: string, role: 'admin' | 'user' = 'user') {
+  const username = `u${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`
+  const password = `Pw-${randomBytes(9).toString('base64url')}`
+  const email = `${username}@example.com`
+  const res = await service.call('POST', '/api/users', { token: adminToken, json: { username, email, password, role } })
+  if (res.status !== 201) throw new Error(`create ${username} failed: ${res.status} ${await res.text()}`)
+  return { username, password, email, user: (await res.json()) as { id: string } }
+}
