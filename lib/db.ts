@@ -156,7 +156,8 @@ async function ensureIndexes(db: Db): Promise<void> {
     db.collection('counters').createIndexes([{ key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 }]),
     db.collection('audit').createIndexes([
       { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
-      { key: { user_id: 1, _id: -1 }, name: 'user_recent' },
+      { key: { user: 1, _id: -1 }, name: 'user_recent' },
+      { key: { actor: 1, _id: -1 }, name: 'actor_recent' },
       { key: { event: 1, _id: -1 }, name: 'event_recent' },
     ]),
     db.collection('password_resets').createIndexes([

@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import * as v from 'valibot'
 import { getConfig } from './config.js'
+import { waitUntil } from '@vercel/functions'
 import { withDbMetrics } from './db.js'
+import { writeAudit } from './audit.js'
 import { describeError, log } from './log.js'
 import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
 
@@ -24,8 +26,16 @@ export interface RequestContext {
   route: string
   userId?: string
   username?: string
-  event?: string
+  /** What happened, in order: named in the log line and written to the audit trail. */
+  events: AuditEvent[]
   fields: Record<string, unknown>
+}
+
+export interface AuditEvent {
+  event: string
+  /** The user acted on, when it is not the caller. */
+  target?: { id?: string; username: string }
+  detail?: Record<string, unknown>
 }
 
 const context = new AsyncLocalStorage<RequestContext>()
@@ -34,12 +44,11 @@ export function currentRequest(): RequestContext | undefined {
   return context.getStore()
 }
 
-/** Names what happened for the request's log line (`login.success`, `token.reuse`, ...). */
-export function setEvent(event: string, fields: Record<string, unknown> = {}): void {
+/** Records what happened (`login.success`, `token.reuse`, ...) for the log line and the audit trail. */
+export function recordEvent(event: string, extra: Omit<AuditEvent, 'event'> = {}): void {
   const ctx = context.getStore()
   if (!ctx) return
-  ctx.event = event
-  Object.assign(ctx.fields, fields)
+  ctx.events.push({ event, ...extra })
 }
 
 export function setCaller(userId: string, username: string): void {
@@ -112,6 +121,7 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
       ip: clientIp(req),
       userAgent: String(req.headers['user-agent'] ?? '').slice(0, 200),
       route: options.name ?? (req.url ?? '').split('?')[0] ?? '',
+      events: [],
       fields: {},
     }
     res.setHeader('x-request-id', requestId)
@@ -150,12 +160,16 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
       setServerTiming(res, metrics)
       writeProblem(res, problem)
     }
+    // The audit write happens after the answer (kept alive on Vercel by waitUntil), off the
+    // request's path: a login stays at three round trips.
+    if (ctx.events.length > 0) waitUntil(writeAudit(ctx))
   }
 }
 
 function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number, metrics: { ms: number; roundTrips: number }) {
   const status = res.statusCode
-  log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', ctx.event ?? 'request', {
+  const event = ctx.events.map((e) => e.event).join(',') || 'request'
+  log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', event, {
     request_id: ctx.requestId,
     method: req.method,
     route: ctx.route,

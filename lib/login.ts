@@ -7,7 +7,7 @@ import { hashPassword, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
 import { checkThrottle, clearFailures, recordFailure } from './throttle.js'
 import { findUserForLogin } from './users.js'
-import { setCaller, setEvent } from './http.js'
+import { setCaller, recordEvent } from './http.js'
 
 // One body for every credential failure, so a client cannot tell which part was wrong.
 const badCredentials = () =>
@@ -22,7 +22,7 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   const throttleKey = { username: login.toLowerCase(), ip: meta.ip }
   const [state, user] = await Promise.all([
     checkThrottle(throttleKey).catch((err: unknown) => {
-      setEvent('login.throttled', { login: throttleKey.username })
+      recordEvent('login.throttled', { target: { username: throttleKey.username } })
       throw err
     }),
     findUserForLogin(login),
@@ -30,19 +30,19 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   const ok = await verifyPassword(password, user?.password_hash)
   if (!user || !ok) {
     await recordFailure(throttleKey)
-    setEvent('login.failure', { login: throttleKey.username, known_user: Boolean(user) })
+    recordEvent('login.failure', { target: { username: throttleKey.username } })
     throw badCredentials()
   }
   setCaller(user._id.toHexString(), user.username)
   if (user.disabled) {
-    setEvent('login.disabled')
+    recordEvent('login.disabled')
     throw forbidden('This account is disabled')
   }
   const pending: Promise<unknown>[] = [createSession(user, meta)]
   if (state.userHasFailures) pending.push(clearFailures(throttleKey))
   if (needsRehash(user.password_hash)) pending.push(upgradeHash(user._id, password))
   const [pair] = (await Promise.all(pending)) as [TokenPair]
-  setEvent('login.success')
+  recordEvent('login.success')
   return pair
 }
 

@@ -137,3 +137,13 @@ export const PublicUser = v.object({
 
 export type CreateUserInput = v.InferOutput<typeof CreateUser>
 export type PatchUserInput = v.InferOutput<typeof PatchUser>
+
+export const AuditQuery = strict({
+  limit: v.optional(
+    v.pipe(v.string('must be a number'), v.regex(/^\d{1,3}$/, 'must be 1 to 100'), v.transform(Number), v.minValue(1, 'must be 1 to 100'), v.maxValue(100, 'must be 1 to 100')),
+    '50',
+  ),
+  cursor: v.optional(v.pipe(v.string('must be a string'), v.maxLength(24, 'is not valid'))),
+  user: v.optional(v.pipe(v.string('must be a string'), v.transform(normalizeUsername), v.maxLength(254, 'is too long'))),
+  event: v.optional(v.pipe(v.string('must be a string'), v.regex(/^[a-z_]+\.[a-z_]+$/, 'is not an event name'))),
+})

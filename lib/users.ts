@@ -222,3 +222,50 @@ async function proveCurrentPassword(user: UserDoc, given: string | undefined, me
     throw badRequest('current_password: is not correct', [{ path: 'current_password', message: 'is not correct' }])
   }
 }
+
+// --- batch import (scripts/seed-users.ts) ---------------------------------------------------
+// The seed script hashes in worker threads and inserts in batches: it needs the document
+// createUser stores, from a hash it already has, and an admin's change to an existing user.
+
+/** The document createUser stores, for a password already hashed (batch inserts). */
+export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role }, now = new Date()): UserDoc {
+  return {
+    _id: new ObjectId(),
+    username: input.username,
+    email: input.email,
+    password_hash: input.passwordHash,
+    role: input.role,
+    disabled: false,
+    created_at: now,
+    updated_at: now,
+  }
+}
+
+export interface ImportChange {
+  email?: string
+  role?: Role
+  passwordHash?: string
+}
+
+/**
+ * Applies an import's change to an existing user as an admin would: the last enabled admin
+ * keeps the role (409), and a new password or role ends every session of the user (tokens
+ * carry the role; a reset password must lock out whoever held the old one). 11000 when the
+ * new email is taken.
+ */
+export async function applyImportChange(target: UserDoc, change: ImportChange): Promise<UserDoc> {
+  const set: Partial<UserDoc> = { updated_at: new Date() }
+  if (change.email !== undefined && change.email !== target.email) set.email = change.email
+  if (change.role !== undefined && change.role !== target.role) set.role = change.role
+  if (change.passwordHash !== undefined && change.passwordHash !== target.password_hash) set.password_hash = change.passwordHash
+  const apply = async () => {
+    const { users } = await collections()
+    const updated = await users.findOneAndUpdate({ _id: target._id }, { $set: set }, { returnDocument: 'after' })
+    if (!updated) throw notFound('No such user')
+    return updated
+  }
+  const losesAdmin = target.role === 'admin' && !target.disabled && set.role === 'user'
+  const user = losesAdmin ? await withLock('admins', async () => (await assertAnotherAdmin(target._id), apply())) : await apply()
+  if (set.role !== undefined || set.password_hash !== undefined) await endSessions(target._id)
+  return user
+}

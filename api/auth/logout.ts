@@ -1,4 +1,4 @@
-import { route, readBody, parse, param, send, setEvent, setCaller } from '../../lib/http.js'
+import { route, readBody, parse, param, send, recordEvent, setCaller } from '../../lib/http.js'
 import { bearerToken, requireUser } from '../../lib/auth.js'
 import { LogoutBody } from '../../lib/schemas.js'
 import { endSession, endSessions } from '../../lib/sessions.js'
@@ -28,7 +28,7 @@ export default route(
         const caller = await requireUser(req)
         await endSessions(caller.user._id, scope === 'others' ? caller.sid : undefined)
       }
-      setEvent('logout', { scope })
+      recordEvent('logout', { detail: { scope } })
       send(res, 204)
     },
   },

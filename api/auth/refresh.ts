@@ -1,4 +1,4 @@
-import { route, readBody, parse, send, currentRequest, setCaller, setEvent } from '../../lib/http.js'
+import { route, readBody, parse, send, currentRequest, setCaller, recordEvent } from '../../lib/http.js'
 import { RefreshForm, RefreshJson } from '../../lib/schemas.js'
 import { rotateRefreshToken } from '../../lib/sessions.js'
 import { OAUTH } from '../../lib/problem.js'
@@ -12,10 +12,10 @@ export default route(
       const ctx = currentRequest()!
       const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {
         setCaller(session.user_id.toHexString(), session.username)
-        setEvent('token.reuse', { session_id: session._id })
+        recordEvent('token.reuse', { detail: { session_id: session._id } })
       })
       setCaller(outcome.userId, '')
-      setEvent(outcome.graced ? 'token.refresh_grace' : 'token.refresh')
+      recordEvent(outcome.graced ? 'token.refresh_grace' : 'token.refresh')
       send(res, 200, outcome.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
     },
   },

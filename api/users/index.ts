@@ -1,4 +1,4 @@
-import { route, readJson, parse, queryOf, send, currentRequest, setEvent } from '../../lib/http.js'
+import { route, readJson, parse, queryOf, send, currentRequest, recordEvent } from '../../lib/http.js'
 import { requireAdmin, requireUser, isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery } from '../../lib/schemas.js'
@@ -15,7 +15,7 @@ export default route(
       const input = parse(CreateUser, await readJson(req))
       if (!(caller && isAdmin(caller)) && input.role !== 'user') throw forbidden('Only an admin may create an admin')
       const user = await createUser(input)
-      setEvent('user.created', { target: user.username, role: user.role, actor_ip: currentRequest()?.ip })
+      recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
       send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
     },
     // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix

@@ -1,4 +1,4 @@
-import { route, readJson, parse, send, currentRequest, setEvent } from '../../lib/http.js'
+import { route, readJson, parse, send, currentRequest, recordEvent } from '../../lib/http.js'
 import { requireUser } from '../../lib/auth.js'
 import { PatchMe } from '../../lib/schemas.js'
 import { deleteUser, publicUser, updateUser } from '../../lib/users.js'
@@ -14,13 +14,13 @@ export default route(
       const caller = await requireUser(req)
       const change = parse(PatchMe, await readJson(req))
       const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip })
-      setEvent(events.join(',') || 'user.unchanged')
+      for (const event of events) recordEvent(event)
       send(res, 200, publicUser(user))
     },
     DELETE: async (req, res) => {
       const caller = await requireUser(req)
       await deleteUser(caller.user)
-      setEvent('user.deleted', { target: caller.user.username })
+      recordEvent('user.deleted')
       send(res, 204)
     },
   },

@@ -1,4 +1,4 @@
-import { route, readJson, parse, param, send, currentRequest, setEvent } from '../../../lib/http.js'
+import { route, readJson, parse, param, send, currentRequest, recordEvent } from '../../../lib/http.js'
 import { requireUser, authorizeSelfOrAdmin } from '../../../lib/auth.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
@@ -18,7 +18,7 @@ export default route(
       authorizeSelfOrAdmin(caller, target(req))
       const change = parse(PutUser, await readJson(req))
       const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), change, { ip: currentRequest()!.ip })
-      setEvent(events.join(',') || 'user.unchanged', { target: user.username })
+      for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
       send(res, 200, publicUser(user))
     },
     PATCH: async (req, res) => {
@@ -26,7 +26,7 @@ export default route(
       authorizeSelfOrAdmin(caller, target(req))
       const change = parse(PatchUser, await readJson(req))
       const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), change, { ip: currentRequest()!.ip })
-      setEvent(events.join(',') || 'user.unchanged', { target: user.username })
+      for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
       send(res, 200, publicUser(user))
     },
     // Ends every session of the deleted user.
@@ -34,7 +34,7 @@ export default route(
       const caller = await requireUser(req)
       authorizeSelfOrAdmin(caller, target(req))
       await deleteUser(await requireUserNamed(target(req)))
-      setEvent('user.deleted', { target: target(req) })
+      recordEvent('user.deleted', { target: { username: target(req) } })
       send(res, 204)
     },
   },

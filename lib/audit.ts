@@ -1,0 +1,101 @@
+// The audit trail: every event that matters (logins, refresh reuse, logouts, ended sessions,
+// password, role and account changes) stored with who, what, when, request id and address,
+// kept 90 days by a TTL index, and read by admins. Never stores a secret: events carry names
+// and ids only. A failed audit write is logged, never turned into a failed request.
+import { ObjectId, type Filter } from 'mongodb'
+import { collections, type AuditDoc } from './db.js'
+import { describeError, log } from './log.js'
+import { badRequest } from './problem.js'
+import type { RequestContext } from './http.js'
+
+const RETENTION_MS = 90 * 24 * 3600 * 1000
+
+// Routine events stay in the log only; these go to the trail too.
+export const AUDITED = new Set([
+  'login.success',
+  'login.failure',
+  'login.throttled',
+  'login.disabled',
+  'token.reuse',
+  'logout',
+  'session.ended',
+  'sessions.ended',
+  'password.changed',
+  'password.reset',
+  'password.reset_requested',
+  'role.changed',
+  'user.created',
+  'user.disabled',
+  'user.enabled',
+  'user.deleted',
+  'user.email_changed',
+])
+
+export async function writeAudit(ctx: RequestContext): Promise<void> {
+  const events = ctx.events.filter((e) => AUDITED.has(e.event))
+  if (events.length === 0) return
+  const at = new Date()
+  const docs: AuditDoc[] = events.map((e) => ({
+    event: e.event,
+    at,
+    actor_id: ctx.userId,
+    actor: ctx.username,
+    user_id: e.target?.id ?? ctx.userId,
+    user: e.target?.username ?? ctx.username,
+    request_id: ctx.requestId,
+    ip: ctx.ip,
+    ...(e.detail && { detail: e.detail }),
+    expires_at: new Date(at.getTime() + RETENTION_MS),
+  }))
+  try {
+    const { audit } = await collections()
+    await audit.insertMany(docs, { ordered: false })
+  } catch (err) {
+    log('error', 'audit.write_failed', { request_id: ctx.requestId, events: events.map((e) => e.event), ...describeError(err) })
+  }
+}
+
+export interface AuditQuery {
+  limit: number
+  cursor?: string
+  user?: string
+  event?: string
+}
+
+export interface AuditView {
+  id: string
+  event: string
+  at: string
+  actor: string | null
+  user: string | null
+  request_id: string | null
+  ip: string | null
+  detail?: Record<string, unknown>
+}
+
+/** Newest first, keyset pages on _id. */
+export async function listAudit(q: AuditQuery): Promise<{ items: AuditView[]; next_cursor: string | null }> {
+  const { audit } = await collections()
+  const filter: Filter<AuditDoc> = {}
+  if (q.user) filter.$or = [{ user: q.user }, { actor: q.user }]
+  if (q.event) filter.event = q.event
+  if (q.cursor) {
+    if (!/^[0-9a-f]{24}$/.test(q.cursor)) throw badRequest('cursor: is not valid', [{ path: 'cursor', message: 'is not valid' }])
+    filter._id = { $lt: new ObjectId(q.cursor) }
+  }
+  const docs = await audit.find(filter).sort({ _id: -1 }).limit(q.limit + 1).toArray()
+  const page = docs.slice(0, q.limit)
+  return {
+    items: page.map((d) => ({
+      id: d._id!.toHexString(),
+      event: d.event,
+      at: d.at.toISOString(),
+      actor: d.actor ?? null,
+      user: d.user ?? null,
+      request_id: d.request_id ?? null,
+      ip: d.ip ?? null,
+      ...(d.detail && { detail: d.detail }),
+    })),
+    next_cursor: docs.length > q.limit ? page[page.length - 1]!._id!.toHexString() : null,
+  }
+}
