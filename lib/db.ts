@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb'
 import { attachDatabasePool } from '@vercel/functions'
 import { getConfig } from './config.js'
+import { log } from './log.js'
 
 export interface UserDoc {
   _id: ObjectId
@@ -61,21 +62,26 @@ export interface ResetDoc {
   created_at: Date
 }
 
+interface DbMetrics {
+  ms: number
+  roundTrips: number
+}
+
 interface Cache {
   client?: MongoClient
   ready?: Promise<Db>
   key?: string
+  metrics?: AsyncLocalStorage<DbMetrics>
 }
 
 // globalThis survives module reloads in the local runner and warm starts on Vercel.
 const cache = ((globalThis as { __authDb?: Cache }).__authDb ??= {})
 
-interface DbMetrics {
-  ms: number
-  roundTrips: number
-}
-const metrics = new AsyncLocalStorage<DbMetrics>()
-const started = new Map<number, number>()
+// Shared through globalThis with the cached client: a reloaded copy of this module must count
+// into the same store the client's listeners read.
+const metrics = (cache.metrics ??= new AsyncLocalStorage<DbMetrics>())
+// Replies arrive in the socket's async context, not the request's: remember whose command it was.
+const started = new Map<number, { t0: number; m: DbMetrics }>()
 
 /** Runs fn while counting the database commands it sends and the time they take. */
 export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; metrics: DbMetrics } {
@@ -98,19 +104,22 @@ function connect(): MongoClient {
     monitorCommands: true,
   })
   client.on('commandStarted', (e) => {
-    if (metrics.getStore()) started.set(e.requestId, performance.now())
+    const m = metrics.getStore()
+    if (m) started.set(e.requestId, { t0: performance.now(), m })
   })
   const finish = (e: { requestId: number }) => {
-    const m = metrics.getStore()
-    const t0 = started.get(e.requestId)
-    if (m && t0 !== undefined) {
-      m.roundTrips += 1
-      m.ms += performance.now() - t0
-    }
+    const entry = started.get(e.requestId)
+    if (!entry) return
     started.delete(e.requestId)
+    entry.m.roundTrips += 1
+    entry.m.ms += performance.now() - entry.t0
   }
   client.on('commandSucceeded', finish)
   client.on('commandFailed', finish)
+  // Pool events at debug level: how many connections an instance really opens.
+  client.on('connectionCreated', (e) => log('debug', 'db.connection_created', { connection_id: e.connectionId }))
+  client.on('connectionClosed', (e) => log('debug', 'db.connection_closed', { connection_id: e.connectionId, reason: e.reason }))
+  log('debug', 'db.client_created', { max_pool_size: 10 })
   // On Vercel's Fluid compute, lets the platform close idle pool connections before suspending.
   attachDatabasePool(client)
   return client

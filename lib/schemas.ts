@@ -147,3 +147,33 @@ export const AuditQuery = strict({
   user: v.optional(v.pipe(v.string('must be a string'), v.transform(normalizeUsername), v.maxLength(254, 'is too long'))),
   event: v.optional(v.pipe(v.string('must be a string'), v.regex(/^[a-z_]+\.[a-z_]+$/, 'is not an event name'))),
 })
+
+// --- password reset (lib/reset.ts; api/auth/password-reset/*, api/users/[username]/password-reset.ts)
+
+/** POST /api/auth/password-reset: exactly one of email or username. */
+export const PasswordResetRequest = v.pipe(
+  strict({ email: v.optional(Email), username: v.optional(Username) }),
+  v.check((b) => (b.email === undefined) !== (b.username === undefined), 'give either email or username, not both'),
+  v.description('The account to reset, by email or by username; the answer is the same whether or not it exists'),
+)
+
+// 32 random bytes in base64url are 43 characters; the bound only keeps junk small. A malformed
+// token is answered like an unknown one, with errors[] naming `token`.
+const ResetToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
+
+/** POST /api/auth/password-reset/confirm */
+export const PasswordResetConfirm = strict({ token: ResetToken, new_password: NewPassword })
+
+/** POST /api/users/{username}/password-reset takes no fields (an empty body or `{}`). */
+export const AdminPasswordReset = strict({})
+
+/** 202 answer of POST /api/auth/password-reset: one constant body for every request. */
+export const PasswordResetAccepted = v.object({ status: v.literal('accepted'), detail: v.string() })
+
+/** 200 answer of POST /api/users/{username}/password-reset. */
+export const PasswordResetLink = v.object({
+  reset_url: v.pipe(v.string(), v.description('Single-use link; hand it to the user over a trusted channel')),
+  expires_at: v.pipe(v.string(), v.description('ISO 8601; 30 minutes after issue')),
+})
+
+export type PasswordResetRequestInput = v.InferOutput<typeof PasswordResetRequest>

@@ -12,7 +12,16 @@ export interface ThrottleKeys {
   ip: string
 }
 
-const keyOf = (k: ThrottleKeys) => ({ user: `login:user:${k.username}`, ip: `login:ip:${k.ip}` })
+/**
+ * Which counters and limits to use. Defaults are the login's; another flow (password reset)
+ * passes its own prefix so its counts never lock anyone out of logging in, and vice versa.
+ */
+export interface ThrottleOptions {
+  prefix?: string
+  limits?: { username: number; ip: number }
+}
+
+const keyOf = (k: ThrottleKeys, prefix = 'login') => ({ user: `${prefix}:user:${k.username}`, ip: `${prefix}:ip:${k.ip}` })
 
 export interface ThrottleState {
   /** True when the username already has failures in its window (a success then clears them). */
@@ -20,14 +29,15 @@ export interface ThrottleState {
 }
 
 /** 429 with Retry-After when either limit is reached; one read. */
-export async function checkThrottle(keys: ThrottleKeys): Promise<ThrottleState> {
+export async function checkThrottle(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<ThrottleState> {
   const { counters } = await collections()
-  const ids = keyOf(keys)
+  const ids = keyOf(keys, options.prefix)
+  const limits = options.limits ?? LIMITS
   const now = new Date()
   const docs = await counters.find({ _id: { $in: [ids.user, ids.ip] }, expires_at: { $gt: now } }).toArray()
   const user = docs.find((d) => d._id === ids.user)
   const ip = docs.find((d) => d._id === ids.ip)
-  const blocking = [user && user.count >= LIMITS.username ? user : undefined, ip && ip.count >= LIMITS.ip ? ip : undefined].filter((d) => d !== undefined)
+  const blocking = [user && user.count >= limits.username ? user : undefined, ip && ip.count >= limits.ip ? ip : undefined].filter((d) => d !== undefined)
   if (blocking.length > 0) {
     const until = Math.max(...blocking.map((d) => d.expires_at.getTime()))
     const retryAfter = Math.max(1, Math.ceil((until - now.getTime()) / 1000))
@@ -42,9 +52,9 @@ export async function checkThrottle(keys: ThrottleKeys): Promise<ThrottleState> 
 }
 
 /** Counts a failure against both keys; one ordered bulk write (restart expired windows, then count). */
-export async function recordFailure(keys: ThrottleKeys): Promise<void> {
+export async function recordFailure(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<void> {
   const { counters } = await collections()
-  const ids = keyOf(keys)
+  const ids = keyOf(keys, options.prefix)
   const now = new Date()
   const fresh = new Date(now.getTime() + WINDOW_MS)
   await counters.bulkWrite(
@@ -59,7 +69,7 @@ export async function recordFailure(keys: ThrottleKeys): Promise<void> {
 }
 
 /** A correct password clears the username's failures (the address keeps its count). */
-export async function clearFailures(keys: ThrottleKeys): Promise<void> {
+export async function clearFailures(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<void> {
   const { counters } = await collections()
-  await counters.deleteOne({ _id: keyOf(keys).user })
+  await counters.deleteOne({ _id: keyOf(keys, options.prefix).user })
 }
