@@ -40,7 +40,7 @@ export async function writeAudit(ctx: RequestContext): Promise<void> {
     at,
     actor_id: ctx.userId,
     actor: ctx.username,
-    user_id: e.target?.id ?? ctx.userId,
+    user_id: e.target ? e.target.id : ctx.userId,
     user: e.target?.username ?? ctx.username,
     request_id: ctx.requestId,
     ip: ctx.ip,

@@ -33,8 +33,9 @@ export default route(
     DELETE: async (req, res) => {
       const caller = await requireUser(req)
       authorizeSelfOrAdmin(caller, target(req))
-      await deleteUser(await requireUserNamed(target(req)))
-      recordEvent('user.deleted', { target: { username: target(req) } })
+      const user = await requireUserNamed(target(req))
+      await deleteUser(user)
+      recordEvent('user.deleted', { target: { id: user._id.toHexString(), username: user.username } })
       send(res, 204)
     },
   },
