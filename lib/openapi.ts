@@ -41,6 +41,8 @@ const Jwks = v.object({
   keys: v.pipe(v.array(v.looseObject({ kty: v.string(), kid: v.optional(v.string()), alg: v.optional(v.string()), use: v.optional(v.string()) })), v.description('Empty when tokens are signed with HS256')),
 })
 
+// Session and AuditEvent restate SessionView (sessions.ts) and AuditView (audit.ts), which are
+// TypeScript types only; the live-response test in test/docs keeps them in step.
 const Session = v.object({
   id: v.string(),
   created_at: v.pipe(v.string(), v.isoTimestamp()),
@@ -64,13 +66,6 @@ const AuditEvent = v.object({
 })
 const AuditPage = v.object({ items: v.array(AuditEvent), next_cursor: v.nullable(v.string()) })
 
-// Bodies of routes still being written; their owners will put the real ones in schemas.ts, and
-// these entries then point there instead.
-const PasswordResetRequest = v.union([v.strictObject({ email: S.Email }), v.strictObject({ username: S.Username })])
-const PasswordResetConfirm = v.strictObject({ token: v.pipe(v.string(), v.minLength(1)), new_password: S.NewPassword })
-const PasswordResetAccepted = v.pipe(v.looseObject({}), v.description('The same body whether or not the account exists'))
-const AdminPasswordReset = v.object({ reset_url: v.pipe(v.string(), v.url()), expires_at: v.pipe(v.string(), v.isoTimestamp()) })
-
 /** Every named schema in components.schemas, in the order a reader meets them. */
 const SCHEMAS = {
   LoginJson: S.LoginJson,
@@ -87,10 +82,11 @@ const SCHEMAS = {
   PatchMe: S.PatchMe,
   Session,
   SessionList,
-  PasswordResetRequest,
-  PasswordResetAccepted,
-  PasswordResetConfirm,
-  AdminPasswordReset,
+  PasswordResetRequest: S.PasswordResetRequest,
+  PasswordResetAccepted: S.PasswordResetAccepted,
+  PasswordResetConfirm: S.PasswordResetConfirm,
+  AdminPasswordReset: S.AdminPasswordReset,
+  PasswordResetLink: S.PasswordResetLink,
   AuditEvent,
   AuditPage,
   Health,
@@ -107,7 +103,7 @@ const CONVERSION: ConversionConfig = { target: 'draft-2020-12', typeMode: 'input
 /** components.schemas: every named schema, nested ones as $refs to their own entry. */
 function componentSchemas(): Record<string, Json> {
   const named = { Username: S.Username, Email: S.Email, NewPassword: S.NewPassword, ...SCHEMAS }
-  const defs = toJsonSchemaDefs(named, { ...CONVERSION, overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}` }) as Record<string, Json>
+  const defs = toJsonSchemaDefs(named, { ...CONVERSION, overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}` }) as unknown as Record<string, Json>
   // The input type of Username ends at its normalizing transform; show the rules of the stored
   // form instead, and say that they apply after normalization.
   const rules = withoutDialect(toJsonSchema(S.Username, { ...CONVERSION, typeMode: 'ignore' }) as Json)
@@ -221,20 +217,17 @@ export const ROUTES: RouteEntry[] = [
   },
   {
     path: '/api/auth/sessions',
-    planned: true,
     methods: {
       GET: { tag: 'sessions', summary: 'List your live sessions', auth: 'bearer', ok: { status: 200, description: 'Your sessions, newest first', schema: 'SessionList' } },
     },
   },
   {
     path: '/api/auth/sessions/{id}',
-    planned: true,
     methods: {
       DELETE: {
         tag: 'sessions',
         summary: 'End one of your sessions',
         auth: 'bearer',
-        parameters: [sessionIdParam],
         ok: { status: 204, description: 'The session has ended' },
         errors: [404],
       },
@@ -242,27 +235,27 @@ export const ROUTES: RouteEntry[] = [
   },
   {
     path: '/api/auth/password-reset',
-    planned: true,
     methods: {
       POST: {
         tag: 'password reset',
         summary: 'Ask for a password reset link',
-        description: 'Always 202 with the same body; mails a single-use link when the account exists.',
+        description:
+          'Give `email` or `username`. Always 202 with the same body, after the same work, whether or not the account exists; a single-use link (30 minutes) is mailed when it does. ' +
+          'Limited per address and per account (429). 501 where the deployment sends no mail (no SMTP_URL): an admin can then make a link with POST /api/users/{username}/password-reset.',
         auth: 'none',
         body: { json: 'PasswordResetRequest' },
         ok: { status: 202, description: 'Accepted', schema: 'PasswordResetAccepted' },
-        errors: [429],
+        errors: [429, 501],
       },
     },
   },
   {
     path: '/api/auth/password-reset/confirm',
-    planned: true,
     methods: {
       POST: {
         tag: 'password reset',
         summary: 'Set a new password with a reset token',
-        description: 'Ends every session of the user.',
+        description: 'The token works once. An invalid, expired or used token is a 400 naming `token`; a new password the policy refuses keeps the token. Ends every session of the user.',
         auth: 'none',
         body: { json: 'PasswordResetConfirm' },
         ok: { status: 204, description: 'The password is changed' },
@@ -352,7 +345,6 @@ export const ROUTES: RouteEntry[] = [
   },
   {
     path: '/api/users/{username}/sessions',
-    planned: true,
     methods: {
       GET: { tag: 'sessions', summary: "A user's live sessions (admin)", auth: 'bearer', ok: { status: 200, description: 'The sessions', schema: 'SessionList' }, errors: [403, 404] },
       DELETE: { tag: 'sessions', summary: 'End every session of a user (admin)', auth: 'bearer', ok: { status: 204, description: 'Every session has ended' }, errors: [403, 404] },
@@ -360,21 +352,20 @@ export const ROUTES: RouteEntry[] = [
   },
   {
     path: '/api/users/{username}/password-reset',
-    planned: true,
     methods: {
       POST: {
         tag: 'password reset',
         summary: 'Make a reset link for a user (admin)',
-        description: 'For deployments without mail: hand the link to the user yourself.',
+        description: 'For deployments without mail: hand the link to the user over a trusted channel. Takes no fields (an empty body or `{}`). A disabled account gets no link (409).',
         auth: 'bearer',
-        ok: { status: 200, description: 'A single-use link', schema: 'AdminPasswordReset' },
-        errors: [403, 404],
+        body: { json: 'AdminPasswordReset', optional: true },
+        ok: { status: 200, description: 'A single-use link', schema: 'PasswordResetLink' },
+        errors: [403, 404, 409],
       },
     },
   },
   {
     path: '/api/audit',
-    planned: true,
     methods: {
       GET: {
         tag: 'audit',
@@ -441,7 +432,7 @@ export const ROUTES: RouteEntry[] = [
 
 // --- shared responses and headers -----------------------------------------------------------
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 501 | 503
 type HeaderName = 'Location' | 'Retry-After' | 'WWW-Authenticate' | 'Allow' | 'Cache-Control' | 'Pragma' | 'x-request-id' | 'Server-Timing'
 
 const HEADERS: Record<HeaderName, Json> = {
@@ -455,7 +446,8 @@ const HEADERS: Record<HeaderName, Json> = {
   'Server-Timing': { description: 'Database time and round trips of this request', schema: { type: 'string' } },
 }
 const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` })
-// Every response carries these two (contract: Errors).
+// Contract (Errors): every response carries both; the documentation page and its files are the
+// exception for Server-Timing, as they are written without send() and touch no database.
 const COMMON_HEADERS: HeaderName[] = ['x-request-id', 'Server-Timing']
 
 const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?: HeaderName[] }> = {
@@ -469,11 +461,12 @@ const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?:
   415: { name: 'UnsupportedMediaType', description: 'A content type the route does not take' },
   429: { name: 'TooManyRequests', description: 'Too many failed logins for that username or from that client', headers: ['Retry-After'] },
   500: { name: 'InternalError', description: 'Something went wrong on our side (details only in the log)' },
+  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (e.g. no mail for password resets)' },
   503: { name: 'ServiceUnavailable', description: 'The database cannot be reached', headers: ['Retry-After'] },
 }
 
-function responseHeaders(names: HeaderName[] = []): Json {
-  return Object.fromEntries([...names, ...COMMON_HEADERS].map((n) => [n, headerRef(n)]))
+function responseHeaders(names: HeaderName[] = [], common = COMMON_HEADERS): Json {
+  return Object.fromEntries([...names, ...common].map((n) => [n, headerRef(n)]))
 }
 
 function errorStatuses(op: OperationSpec): ErrorStatus[] {
@@ -493,7 +486,9 @@ const SECURITY: Record<Auth, Json[] | undefined> = {
 }
 
 function buildOperation(route: RouteEntry, method: Method, op: OperationSpec): Json {
-  const parameters: Json[] = [...pathParameters(route.path), ...(op.parameters ?? [])]
+  // An operation's own entry for a path parameter replaces the generic one.
+  const own = op.parameters ?? []
+  const parameters: Json[] = [...pathParameters(route.path).filter((p) => !own.some((o) => o.in === 'path' && o.name === p.name)), ...own]
   if (op.query) {
     const schema = toSchema(op.query) as { properties?: Record<string, Json>; required?: string[] }
     for (const [name, property] of Object.entries(schema.properties ?? {})) {
@@ -538,7 +533,8 @@ function operationId(method: Method, path: string): string {
 }
 
 function successResponse(ok: Success): Json {
-  const headers = responseHeaders(ok.headers)
+  const isJson = ok.contentType === undefined || ok.contentType.endsWith('json')
+  const headers = responseHeaders(ok.headers, isJson ? COMMON_HEADERS : ['x-request-id'])
   if (!ok.schema) return { description: ok.description, headers }
   const schema = typeof ok.schema === 'string' ? ref(ok.schema) : ok.schema
   return { description: ok.description, headers, content: { [ok.contentType ?? 'application/json']: { schema } } }
@@ -575,7 +571,9 @@ function buildDocument(): Json {
       description:
         'User authentication for Vercel functions and MongoDB: JWT access tokens, rotating refresh tokens, real logout, RBAC user management.\n\n' +
         'Errors are `application/problem+json` (RFC 9457). Any method a route does not serve gets 405 with `Allow`. ' +
-        'Every response carries `x-request-id` and `Server-Timing`. Routes marked **Planned** are in the contract but not served yet.\n\n' +
+        'Every response carries `x-request-id` and `Server-Timing`.' +
+        (ROUTES.some((r) => r.planned) ? ' Routes marked **Planned** are in the contract but not served yet.' : '') +
+        '\n\n' +
         'Try it: **Authorize** with the OAuth2 password flow (your username and password; client id and secret stay empty), then call any route.',
     },
     servers: [{ url: '/' }],
