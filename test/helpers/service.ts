@@ -8,6 +8,8 @@ import { inject } from 'vitest'
 export interface Service {
   url: string
   env: Record<string, string>
+  /** The runner process, for resource checks (RSS from /proc/<pid>/status). */
+  pid: number
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string
   stop(): Promise<void>
@@ -58,6 +60,7 @@ export async function startService(extra: Record<string, string> = {}): Promise<
   const service: Service = {
     url,
     env,
+    pid: child.pid!,
     output: () => output,
     stop: () =>
       new Promise<void>((resolve) => {
