@@ -101,13 +101,8 @@ export const PutUser = strict({
   disabled: v.optional(v.boolean('must be true or false')),
 })
 
-export const PatchUser = strict({
-  email: v.optional(Email),
-  password: v.optional(NewPassword),
-  current_password: v.optional(GivenPassword),
-  role: v.optional(RoleSchema),
-  disabled: v.optional(v.boolean('must be true or false')),
-})
+/** PATCH /users/{username}: any part of PUT's body. */
+export const PatchUser = v.partial(PutUser)
 
 export const PatchMe = strict({
   email: v.optional(Email),

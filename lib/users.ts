@@ -12,6 +12,7 @@ import { checkThrottle, recordFailure } from './throttle.js'
 import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
+import { recordEvent } from './http.js'
 
 export interface PublicUserJson {
   id: string
@@ -137,17 +138,11 @@ export interface ChangeMeta {
   ip: string
 }
 
-/** What a change did, for the audit trail and the log. */
-export interface ChangeResult {
-  user: UserDoc
-  events: string[]
-}
-
 /**
  * Applies a change by `caller` to `target`. Only admins touch role and disabled; a user changing
  * their own email or password proves the current password (ASVS 2.1.5), counted like a login.
  */
-export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<ChangeResult> {
+export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<UserDoc> {
   const self = caller.user._id.equals(target._id)
   if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined)) {
     throw forbidden('Only an admin may change role or disabled')
@@ -188,7 +183,8 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   // sessions (all of them when an admin set it).
   if (set.role !== undefined || set.disabled === true) await endSessions(target._id)
   else if (set.password_hash !== undefined) await endSessions(target._id, self ? caller.sid : undefined)
-  return { user, events }
+  for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
+  return user
 }
 
 /** Deletes a user and ends every session of theirs; the last enabled admin stays (409). */

@@ -13,8 +13,7 @@ export default route(
     PATCH: async (req, res) => {
       const caller = await requireUser(req)
       const change = parse(PatchMe, await readJson(req))
-      const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip })
-      for (const event of events) recordEvent(event)
+      const user = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip })
       send(res, 200, publicUser(user))
     },
     DELETE: async (req, res) => {

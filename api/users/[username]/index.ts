@@ -1,9 +1,21 @@
-import { route, readJson, parse, param, send, currentRequest, recordEvent } from '../../../lib/http.js'
+import { route, readJson, parse, param, send, currentRequest, recordEvent, type Handler, type Request } from '../../../lib/http.js'
 import { requireUser, authorizeSelfOrAdmin } from '../../../lib/auth.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
 
-const target = (req: Parameters<typeof param>[0]) => normalizeUsername(param(req, 'username') ?? '')
+const target = (req: Request) => normalizeUsername(param(req, 'username') ?? '')
+
+// PUT (whole, like the FastAPI project: {email, password}) and PATCH (partial) differ only in
+// their schema; both need current_password when a user changes their own email or password.
+const change =
+  (schema: typeof PutUser | typeof PatchUser): Handler =>
+  async (req, res) => {
+    const caller = await requireUser(req)
+    authorizeSelfOrAdmin(caller, target(req))
+    const input = parse(schema, await readJson(req))
+    const user = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip })
+    send(res, 200, publicUser(user))
+  }
 
 export default route(
   {
@@ -12,23 +24,8 @@ export default route(
       authorizeSelfOrAdmin(caller, target(req))
       send(res, 200, publicUser(await requireUserNamed(target(req))))
     },
-    // The FastAPI project's full update: {email, password} (+ current_password on one's own).
-    PUT: async (req, res) => {
-      const caller = await requireUser(req)
-      authorizeSelfOrAdmin(caller, target(req))
-      const change = parse(PutUser, await readJson(req))
-      const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), change, { ip: currentRequest()!.ip })
-      for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
-      send(res, 200, publicUser(user))
-    },
-    PATCH: async (req, res) => {
-      const caller = await requireUser(req)
-      authorizeSelfOrAdmin(caller, target(req))
-      const change = parse(PatchUser, await readJson(req))
-      const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), change, { ip: currentRequest()!.ip })
-      for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
-      send(res, 200, publicUser(user))
-    },
+    PUT: change(PutUser),
+    PATCH: change(PatchUser),
     // Ends every session of the deleted user.
     DELETE: async (req, res) => {
       const caller = await requireUser(req)
