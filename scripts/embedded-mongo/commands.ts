@@ -536,11 +536,62 @@ function aggregate(ctx: Ctx): Doc {
   }
   let docs: Doc[]
   try {
-    docs = new Aggregator(pipeline as Doc[], aggregateOptions(resolver(ctx))).run<Doc>(source)
+    docs = runPipeline(ctx, pipeline as Doc[], source)
   } catch (err) {
     throw toServerError(err)
   }
   return ctx.state.cursors.first(ns, docs, optNumber(ctx, 'batchSize', cursorOpt))
+}
+
+/**
+ * Runs a pipeline stage group by stage group. An equality `$lookup` (localField/foreignField)
+ * gets only the foreign documents whose field matches one of the local values, found through
+ * the foreign collection's index, as mongod uses the index there; otherwise mingo would hash
+ * the whole foreign collection for every call, making each lookup cost O(collection).
+ */
+function runPipeline(ctx: Ctx, pipeline: Doc[], source: Doc[]): Doc[] {
+  const everything = resolver(ctx)
+  let docs = source
+  let segment: Doc[] = []
+  const flush = (resolve: (name: string) => Doc[]) => {
+    if (segment.length > 0) docs = new Aggregator(segment, aggregateOptions(resolve)).run<Doc>(docs)
+    segment = []
+  }
+  for (const stage of pipeline) {
+    const lookup = stage.$lookup
+    if (
+      isPlainObject(lookup) &&
+      typeof lookup.from === 'string' &&
+      typeof lookup.localField === 'string' &&
+      typeof lookup.foreignField === 'string' &&
+      lookup.pipeline === undefined
+    ) {
+      flush(everything)
+      const narrowed = lookupCandidates(ctx, lookup.from, lookup.localField, lookup.foreignField, docs)
+      const from = lookup.from
+      segment = [stage]
+      flush(narrowed ? (name) => (name === from ? narrowed : everything(name)) : everything)
+    } else {
+      segment.push(stage)
+    }
+  }
+  flush(everything)
+  return docs
+}
+
+/** The foreign documents an equality $lookup can match, or null when an index can't say. */
+function lookupCandidates(ctx: Ctx, from: string, localField: string, foreignField: string, docs: Doc[]): Doc[] | null {
+  const coll = ctx.state.engine.collection(ctx.db, from)
+  if (!coll) return []
+  const values: unknown[] = []
+  for (const doc of docs) {
+    const found = pathValues(doc, localField).flatMap((v) => (Array.isArray(v) ? v : [v]))
+    // A missing or null local value matches foreign documents lacking the field: let mingo scan.
+    if (found.length === 0 || found.some((v) => v === null || v === undefined)) return null
+    values.push(...found)
+  }
+  if (values.length === 0) return []
+  return coll.equalityCandidates({ [foreignField]: { $in: values } })
 }
 
 function count(ctx: Ctx): Doc {
