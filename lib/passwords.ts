@@ -51,8 +51,12 @@ parentPort.on('message', (job) => {
 })
 `
 
-// At most 4: more workers than cores only queue in the OS instead of here, and each costs memory.
-const POOL_SIZE = Math.min(4, Math.max(1, availableParallelism()))
+// One core is left to the event loop: with a worker on every core, a burst of logins takes CPU
+// time from the requests the pool is there to protect (on 2 cores, /users/me p99 beside logins
+// at concurrency 4 was 1.8-3.8x its p99 alone with 2 workers, 0.7-1.8x with 1, at much the same
+// login rate; see BENCHMARKS.md). At most 4: beyond that, workers only queue in the OS instead
+// of here, and cost memory.
+const POOL_SIZE = Math.min(4, Math.max(1, availableParallelism() - 1))
 // A worker that keeps dying (out of memory, a broken install) should not be restarted forever.
 const MAX_CRASHES = 3
 

@@ -1,0 +1,199 @@
+// Cold start of the built functions (issue #9 item 3): for each `.func` in .vercel/output, a
+// fresh `node` process imports the function's compiled handler from the bundle, serves one real
+// HTTP request with it, and reports how long after process start the module was loaded and the
+// answer was received. A hello-world function built by the same `vercel build` is the baseline,
+// so the figure separates what our bundle costs from what Node and the runtime cost anyway.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import { median } from './load.js'
+import { makeTempDir, ROOT } from './service.js'
+
+export interface ColdStart {
+  function: string
+  path: string
+  bundleBytes: number
+  files: number
+  /** Median ms from process start to the handler module loaded. */
+  importMs: number
+  /** Median ms from process start to the first answer received. */
+  firstAnswerMs: number
+  status: number
+  ratioToHello: number
+}
+
+export interface ColdStartReport {
+  runs: number
+  built: boolean
+  hello: ColdStart
+  functions: ColdStart[]
+}
+
+// The harness imports nothing but Node built-ins before the handler, and times against
+// performance.timeOrigin (process start), so the figure includes Node's own boot.
+const HARNESS = `
+import { createServer, request } from 'node:http'
+import { pathToFileURL } from 'node:url'
+const [handlerFile, path] = process.argv.slice(2)
+const mod = await import(pathToFileURL(handlerFile).href)
+const importMs = performance.now()
+let handler = mod
+for (let i = 0; i < 5 && handler && typeof handler !== 'function'; i++) handler = handler.default
+const server = createServer((req, res) => {
+  Promise.resolve(handler(req, res)).catch((err) => {
+    process.stderr.write(String(err && err.stack || err) + '\\n')
+    if (!res.headersSent) res.statusCode = 500
+    res.end()
+  })
+})
+server.listen(0, '127.0.0.1', () => {
+  const req = request({ host: '127.0.0.1', port: server.address().port, method: 'GET', path }, (res) => {
+    res.resume()
+    res.on('end', () => {
+      process.stdout.write(JSON.stringify({ importMs, firstAnswerMs: performance.now(), status: res.statusCode }) + '\\n')
+      process.exit(0)
+    })
+  })
+  req.on('error', (err) => { process.stderr.write(String(err) + '\\n'); process.exit(1) })
+  req.end()
+})
+`
+
+const HELLO = `// Baseline for the cold-start benchmark: the smallest Node.js function, no dependencies.
+export default function hello(_req: unknown, res: { setHeader(name: string, value: string): void; end(body: string): void }): void {
+  res.setHeader('content-type', 'application/json')
+  res.end(JSON.stringify({ hello: 'world' }))
+}
+`
+
+// The same offline `vercel build` that scripts/build.ts runs, with the same project stub.
+const PROJECT_STUB = { projectId: 'local', orgId: 'local', settings: { framework: null, buildCommand: '', installCommand: '' } }
+const BUILD_ENV = { VERCEL_INSTALL_COMPLETED: '1', VERCEL_TELEMETRY_DISABLED: '1', NO_UPDATE_NOTIFIER: '1' }
+
+function run(command: string, args: string[], cwd: string): void {
+  const result = spawnSync(command, args, { cwd, env: { ...process.env, ...BUILD_ENV }, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${result.stdout}\n${result.stderr}`)
+}
+
+/** Builds the hello-world project once; kept in bench/results (git-ignored) for later runs. */
+function helloOutput(): string {
+  const dir = join(ROOT, 'bench', 'results', 'hello-world')
+  const functions = join(dir, '.vercel', 'output', 'functions')
+  if (existsSync(join(functions, 'api', 'hello.func', '.vc-config.json'))) return functions
+  mkdirSync(join(dir, 'api'), { recursive: true })
+  mkdirSync(join(dir, '.vercel'), { recursive: true })
+  writeFileSync(join(dir, 'api', 'hello.ts'), HELLO)
+  writeFileSync(join(dir, 'package.json'), '{ "name": "hello-world", "private": true, "type": "module" }\n')
+  writeFileSync(join(dir, '.vercel', 'project.json'), `${JSON.stringify(PROJECT_STUB)}\n`)
+  process.stderr.write('bench: building the hello-world function (once)\n')
+  run(join(ROOT, 'node_modules', '.bin', 'vercel'), ['build', '--yes'], dir)
+  return functions
+}
+
+interface FuncDir {
+  name: string
+  dir: string
+  handler: string
+  path: string
+}
+
+function listFunctions(functionsDir: string): FuncDir[] {
+  const found: FuncDir[] = []
+  const walk = (dir: string): void => {
+    for (const item of readdirSync(dir, { withFileTypes: true })) {
+      if (!item.isDirectory()) continue
+      const full = join(dir, item.name)
+      if (!item.name.endsWith('.func')) {
+        walk(full)
+        continue
+      }
+      const config = JSON.parse(readFileSync(join(full, '.vc-config.json'), 'utf8')) as { handler?: string }
+      if (!config.handler) continue
+      const name = relative(functionsDir, full).split(sep).join('/').slice(0, -'.func'.length)
+      // A dynamic segment gets a plausible value; `x/index` is served at `x`.
+      const path = ('/' + name).replace(/\[[^\]]+\]/g, 'bench').replace(/\/index$/, '')
+      found.push({ name, dir: full, handler: join(full, config.handler), path })
+    }
+  }
+  walk(functionsDir)
+  return found.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+function sizeOf(dir: string): { bytes: number; files: number } {
+  let bytes = 0
+  let files = 0
+  const walk = (d: string): void => {
+    for (const item of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, item.name)
+      if (item.isDirectory()) walk(full)
+      else {
+        bytes += lstatSync(full).size
+        files += 1
+      }
+    }
+  }
+  walk(dir)
+  return { bytes, files }
+}
+
+function startOnce(harness: string, fn: FuncDir, env: NodeJS.ProcessEnv): Promise<{ importMs: number; firstAnswerMs: number; status: number }> {
+  return new Promise((resolve, reject) => {
+    // cwd = the bundle, as on Vercel: nothing outside it can be reached by accident.
+    const child = spawn(process.execPath, [harness, fn.handler, fn.path], { cwd: fn.dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      const line = out.split('\n').find((l) => l.startsWith('{"importMs"'))
+      if (code === 0 && line) resolve(JSON.parse(line) as { importMs: number; firstAnswerMs: number; status: number })
+      else reject(new Error(`${fn.name}: cold start failed (exit ${code}):\n${err.slice(0, 2000)}`))
+    })
+  })
+}
+
+function summarise(fn: FuncDir, samples: { importMs: number; firstAnswerMs: number; status: number }[]): Omit<ColdStart, 'ratioToHello'> {
+  const { bytes, files } = sizeOf(fn.dir)
+  return {
+    function: fn.name,
+    path: fn.path,
+    bundleBytes: bytes,
+    files,
+    importMs: median(samples.map((s) => s.importMs)),
+    firstAnswerMs: median(samples.map((s) => s.firstAnswerMs)),
+    status: samples[samples.length - 1]!.status,
+  }
+}
+
+/**
+ * Measures every built function. `env` reaches the functions (MONGODB_URI of the bench
+ * database, so /api/health really connects on its first request, as a cold instance does).
+ */
+export async function measureColdStarts(options: { build: boolean; runs: number; env: Record<string, string> }): Promise<ColdStartReport> {
+  const functionsDir = join(ROOT, '.vercel', 'output', 'functions')
+  let built = false
+  if (options.build || !existsSync(functionsDir)) {
+    process.stderr.write('bench: npm run build\n')
+    run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build.ts')], ROOT)
+    built = true
+  }
+  const harness = join(makeTempDir('auth-bench-cold-'), 'harness.mjs')
+  writeFileSync(harness, HARNESS)
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...options.env }
+
+  const [hello] = listFunctions(helloOutput())
+  if (!hello) throw new Error('the hello-world build has no function')
+  const all = [hello, ...listFunctions(functionsDir)]
+  // Round robin, not one function after another: on a shared machine the load drifts, and each
+  // pass then affects every function (and the baseline) alike.
+  const samples = all.map(() => [] as { importMs: number; firstAnswerMs: number; status: number }[])
+  for (let run = 0; run < options.runs; run++) {
+    for (const [i, fn] of all.entries()) samples[i]!.push(await startOnce(harness, fn, env))
+  }
+  const [helloFigures, ...rest] = all.map((fn, i) => summarise(fn, samples[i]!))
+  const helloResult: ColdStart = { ...helloFigures!, ratioToHello: 1 }
+  const functions: ColdStart[] = rest.map((f) => ({ ...f, ratioToHello: f.firstAnswerMs / helloFigures!.firstAnswerMs }))
+  return { runs: options.runs, built, hello: helloResult, functions }
+}
