@@ -111,16 +111,35 @@ export const unavailable = (cause?: unknown) =>
     cause,
   })
 
-const NETWORK_ERRORS = new Set([
+// Driver errors that mean "the database is not there right now" (answered 503 + Retry-After).
+// Matched by class name along the prototype chain, not instanceof: the local runner may load
+// more than one copy of the driver, and subclasses (MongoPoolClearedError, ...) count too.
+const UNAVAILABLE_CLASSES = new Set([
   'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
+  'MongoSystemError',
   'MongoTopologyClosedError',
   'MongoNotConnectedError',
-  'MongoPoolClearedError',
   'MongoServerClosedError',
+  'MongoOperationTimeoutError',
+  'MongoStalePrimaryError',
+  'MongoUnexpectedServerResponseError',
   'DbTimeoutError',
 ])
+// Server codes for shutdowns, elections and network trouble between servers.
+const UNAVAILABLE_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436])
+const UNAVAILABLE_LABELS = ['ResetPool', 'RetryableWriteError', 'SystemOverloadedError', 'NoWritesPerformed']
+
+function isUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false
+  for (let p: object | null = err; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const name = (p as { constructor?: { name?: string } }).constructor?.name
+    if (name && UNAVAILABLE_CLASSES.has(name)) return true
+  }
+  const e = err as { name?: string; code?: unknown; errorLabels?: unknown }
+  if (e.name && UNAVAILABLE_CLASSES.has(e.name)) return true
+  if (typeof e.code === 'number' && UNAVAILABLE_CODES.has(e.code)) return true
+  return Array.isArray(e.errorLabels) && e.errorLabels.some((l) => UNAVAILABLE_LABELS.includes(String(l)))
+}
 
 /** Any thrown value as a Problem; unknown errors become a plain 500 (the cause goes to the log). */
 export function toProblem(err: unknown): Problem {
@@ -131,7 +150,7 @@ export function toProblem(err: unknown): Problem {
     const field = Object.keys(e.keyPattern ?? {})[0] ?? 'value'
     return conflict(`That ${field} is already taken`)
   }
-  if (e?.name && NETWORK_ERRORS.has(e.name)) return unavailable(err)
+  if (isUnavailable(err)) return unavailable(err)
   if (err instanceof ConfigError) {
     return new Problem(500, 'Service misconfigured', {
       type: PROBLEM.internal,
