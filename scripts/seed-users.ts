@@ -1,0 +1,678 @@
+// The seed CLI (`npm run seed -- ...`): creates users from flags or from a JSON/CSV file, judged
+// by the API's own schemas and password policy, hashed in worker threads, inserted in batches.
+// Idempotent (existing users are skipped, or updated with --upsert), interruptible (Ctrl-C
+// finishes the batches in flight, then reports). It never prints a supplied password, a hash,
+// or the password of the connection string; only a generated password, once.
+import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import bcrypt from 'bcryptjs'
+import dotenv from 'dotenv'
+import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, type Collection, type WriteError } from 'mongodb'
+import { ConfigError, getConfig } from '../lib/config.js'
+import { getClient, getDb, type UserDoc } from '../lib/db.js'
+import { applyImportChange, createUser, newUserDoc } from '../lib/users.js'
+import { hashPassword } from '../lib/passwords.js'
+import { Problem } from '../lib/problem.js'
+import type { Role } from '../lib/schemas.js'
+import { HashPool, type Hasher } from './seed-hash-pool.js'
+import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
+import { describeUri, redactSecrets } from './seed-uri.js'
+
+const EXIT = { ok: 0, rowsFailed: 1, unusable: 2, interrupted: 130 } as const
+
+const USAGE = `Usage: npm run seed -- [options]
+
+Create users in the service's MongoDB, with the same rules as the API (username, email,
+password policy, role). Existing users are skipped, or updated with --upsert.
+
+One user from flags:
+  --username NAME          3-32 characters of a-z 0-9 . _ -
+  --email ADDRESS
+  --role admin|user        default: user
+  --password-stdin         read the password from stdin (one trailing newline is removed)
+  --generate-password      make a random password and print it once on stdout
+                           (neither: a hidden prompt when stdin is a terminal)
+
+Many users from a file:
+  --file PATH              a .json array of objects, or a .csv file with the header
+                           username,email,password,role (RFC 4180 quoting; columns in any order).
+                           Instead of password a row may carry password_hash (a bcrypt hash),
+                           to move users from another system without a reset.
+                           An empty role is --role (default user).
+
+Behaviour:
+  --upsert                 update an existing user (matched by username): email, role,
+                           password; a changed password or role ends the user's sessions
+  --dry-run                validate and report what would happen; write nothing
+  --json                   print the summary as JSON on stdout
+  --cost N                 bcrypt cost, 4-15 (default: BCRYPT_COST, else 12)
+  --workers N              hashing threads (default and maximum: ${availableParallelism()}, the cores available)
+  --batch-size N           users per insert (default 100)
+  --uri URI                MongoDB connection string (default: MONGODB_URI; mongodb+srv:// works)
+  --db NAME                database name (default: MONGODB_DB, else auth)
+  -h, --help               this text
+
+MONGODB_URI, MONGODB_DB, BCRYPT_COST and DB_TIMEOUT_MS (connect timeout, default 3000 ms) are
+read from the environment, then from .env (the environment wins); --uri, --db and --cost win
+over both.
+
+Output: a progress bar on stderr when it is a terminal (file imports); a summary on stdout:
+created, updated, skipped, failed, and each skipped or failed row with its line (0 = the user
+given by flags). Within a file, the first row with a username or email wins; later ones fail.
+
+Exit status: 0 every row was applied or skipped; 1 some row failed validation or writing;
+2 bad arguments, unreadable input, or no connection to MongoDB; 130 interrupted (Ctrl-C: the
+batches in flight finish, each user is written whole or not at all, the summary is printed).
+
+Examples:
+  printf '%s\\n' "$ADMIN_PW" | npm run seed -- --username alice --email alice@example.com --role admin --password-stdin
+  npm run seed -- --username bob --email bob@example.com --generate-password
+  npm run seed -- --file users.csv --dry-run
+  npm run seed -- --file users.json --upsert --json
+  npm run seed -- --file users.csv --uri "mongodb+srv://seed:PASSWORD@cluster0.example.mongodb.net" --db auth
+`
+
+class UsageError extends Error {}
+class Interrupted extends Error {}
+
+// --- arguments ----------------------------------------------------------------------------
+
+interface Options {
+  username?: string
+  email?: string
+  role: string
+  passwordStdin: boolean
+  generatePassword: boolean
+  file?: string
+  upsert: boolean
+  dryRun: boolean
+  json: boolean
+  cost?: number
+  workers: number
+  batchSize: number
+  uri?: string
+  db?: string
+  help: boolean
+}
+
+function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`)
+  return Number(value)
+}
+
+function parseOptions(argv: string[]): Options {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        username: { type: 'string' },
+        email: { type: 'string' },
+        role: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'generate-password': { type: 'boolean' },
+        file: { type: 'string' },
+        upsert: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        cost: { type: 'string' },
+        workers: { type: 'string' },
+        'batch-size': { type: 'string' },
+        uri: { type: 'string' },
+        db: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (err) {
+    // parseArgs names the offending flag; it never echoes a value.
+    throw new UsageError((err as Error).message)
+  }
+  const cores = availableParallelism()
+  const options: Options = {
+    username: values.username,
+    email: values.email,
+    role: values.role ?? 'user',
+    passwordStdin: values['password-stdin'] ?? false,
+    generatePassword: values['generate-password'] ?? false,
+    file: values.file,
+    upsert: values.upsert ?? false,
+    dryRun: values['dry-run'] ?? false,
+    json: values.json ?? false,
+    cost: intOption('cost', values.cost, 4, 15),
+    workers: intOption('workers', values.workers, 1, cores) ?? cores,
+    batchSize: intOption('batch-size', values['batch-size'], 1, 1000) ?? 100,
+    uri: values.uri,
+    db: values.db,
+    help: values.help ?? false,
+  }
+  if (options.help) return options
+  if (options.file !== undefined) {
+    const clash = (['username', 'email', 'passwordStdin', 'generatePassword'] as const).filter((k) => options[k])
+    if (clash.length > 0) throw new UsageError('--file cannot be combined with --username, --email, --password-stdin or --generate-password')
+  } else {
+    if (!options.username || !options.email) throw new UsageError('give --username and --email (one user), or --file (many)')
+    if (options.passwordStdin && options.generatePassword) throw new UsageError('give either --password-stdin or --generate-password, not both')
+  }
+  return options
+}
+
+// --- passwords from stdin or a terminal ---------------------------------------------------
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  // Like `docker login --password-stdin`: the newline `echo` adds is not part of the password.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+}
+
+/** Reads a line from the terminal without echo (raw mode); Ctrl-C aborts. */
+function promptHidden(label: string): Promise<string> {
+  const stdin = process.stdin
+  process.stderr.write(label)
+  stdin.setRawMode(true)
+  stdin.setEncoding('utf8')
+  stdin.resume()
+  return new Promise((resolve, reject) => {
+    let value = ''
+    const finish = (err?: Error) => {
+      stdin.off('data', onData)
+      stdin.setRawMode(false)
+      stdin.pause()
+      process.stderr.write('\n')
+      if (err) reject(err)
+      else resolve(value)
+    }
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish()
+        if (ch === '\u0003') return finish(new Interrupted())
+        if (ch === '\u007f' || ch === '\b') value = Array.from(value).slice(0, -1).join('')
+        else if (ch === '\u0015') value = '' // Ctrl-U clears the line, as in a shell
+        else if (ch >= ' ') value += ch
+      }
+    }
+    stdin.on('data', onData)
+  })
+}
+
+async function passwordFromTerminal(): Promise<string> {
+  const first = await promptHidden('Password: ')
+  const second = await promptHidden('Repeat password: ')
+  if (first !== second) throw new InputError('the passwords do not match')
+  return first
+}
+
+// --- the run ------------------------------------------------------------------------------
+
+interface Outcome {
+  line: number
+  username?: string
+  reason: string
+}
+
+interface Run {
+  options: Options
+  cost: number
+  hasher: Hasher
+  /** One user from flags: created through createUser, as the API would. */
+  single: boolean
+  users?: Collection<UserDoc>
+  created: number
+  updated: number
+  skipped: Outcome[]
+  failed: Outcome[]
+  notProcessed: number
+  stopping: boolean
+  interrupted: boolean
+  /** A lost connection stops scheduling: every later batch would only time out. */
+  fatal?: string
+  progress: Progress
+  uri: string
+}
+
+const errorCode = (err: unknown) => (err as { code?: unknown }).code
+const isConnectionError = (err: unknown) => err instanceof MongoNetworkError || err instanceof MongoServerSelectionError
+
+function dbReason(run: Run, err: unknown): string {
+  if (err instanceof Problem) return err.detail ?? err.title
+  const message = err instanceof Error ? err.message : String(err)
+  return redactSecrets(`database error: ${message}`, run.uri)
+}
+
+/** Which unique index refused a write: the driver reports the key pattern, or the index name. */
+function duplicateReason(err: { keyPattern?: Record<string, unknown>; errmsg?: string; message?: string }): string {
+  const text = err.errmsg ?? err.message ?? ''
+  if (err.keyPattern?.email !== undefined || /index: email|dup key: \{ ?email:/.test(text)) return 'email exists'
+  return 'username exists'
+}
+
+// The progress bar advances once per row: when its outcome is known, or for a new user when
+// its hash is done (the insert that follows is quick), so `advanced` rows are not counted twice.
+function skip(run: Run, row: ValidRow, reason: string, advanced = false): void {
+  run.skipped.push({ line: row.line, username: row.username, reason })
+  if (!advanced) run.progress.tick()
+}
+
+function fail(run: Run, row: ValidRow, reason: string, advanced = false): void {
+  run.failed.push({ line: row.line, username: row.username, reason })
+  if (!advanced) run.progress.tick()
+}
+
+function noteError(run: Run, err: unknown): void {
+  if (isConnectionError(err) && !run.fatal) {
+    run.fatal = dbReason(run, err)
+    run.stopping = true
+  }
+}
+
+/**
+ * Existing users that share a username or email with the batch. Two `$in` queries rather than
+ * one `$or`: each is a plain lookup on its unique index, also on the embedded database, whose
+ * `$or` would scan the collection (quadratic over a large import).
+ */
+async function findExisting(run: Run, rows: ValidRow[]): Promise<{ byName: Map<string, UserDoc>; byEmail: Map<string, UserDoc> }> {
+  const [named, mailed] = await Promise.all([
+    run.users!.find({ username: { $in: rows.map((r) => r.username) } }).toArray(),
+    run.users!.find({ email: { $in: rows.map((r) => r.email) } }).toArray(),
+  ])
+  return { byName: new Map(named.map((d) => [d.username, d])), byEmail: new Map(mailed.map((d) => [d.email, d])) }
+}
+
+/**
+ * One batch: look the rows up, skip (or update) those that exist, hash and insert the rest.
+ * Rows already present are found before hashing, so a repeated import costs no bcrypt work;
+ * the unique indexes still settle races with another writer (11000 = skipped).
+ */
+async function processBatch(run: Run, rows: ValidRow[]): Promise<void> {
+  let existing
+  try {
+    existing = await findExisting(run, rows)
+  } catch (err) {
+    noteError(run, err)
+    for (const row of rows) fail(run, row, dbReason(run, err))
+    return
+  }
+  const creates: ValidRow[] = []
+  const updates: { row: ValidRow; target: UserDoc }[] = []
+  for (const row of rows) {
+    const byName = existing.byName.get(row.username)
+    const byEmail = existing.byEmail.get(row.email)
+    if (!byName && !byEmail) creates.push(row)
+    else if (!run.options.upsert) skip(run, row, byName && byEmail ? 'username and email exist' : byName ? 'username exists' : 'email exists')
+    else if (byName && (!byEmail || byEmail._id.equals(byName._id))) updates.push({ row, target: byName })
+    // --upsert matches by username; taking another user's email would break its uniqueness.
+    else fail(run, row, byName ? 'email belongs to another user' : 'email belongs to another user (--upsert matches by username)')
+  }
+  await Promise.all([createRows(run, creates), ...updates.map((u) => updateRow(run, u.row, u.target))])
+}
+
+async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
+  if (rows.length === 0) return
+  if (run.options.dryRun) {
+    run.created += rows.length
+    for (const _ of rows) run.progress.tick()
+    return
+  }
+  if (run.single) return createOne(run, rows[0]!)
+
+  // Hash the whole batch across the pool; a row whose hash fails fails alone.
+  const now = new Date()
+  const hashed = await Promise.allSettled(
+    rows.map(async (r) => {
+      try {
+        return r.passwordHash ?? (await run.hasher.hash(r.password!, run.cost))
+      } finally {
+        run.progress.tick()
+      }
+    }),
+  )
+  const docs: UserDoc[] = []
+  const docRows: ValidRow[] = []
+  hashed.forEach((h, i) => {
+    const row = rows[i]!
+    if (h.status === 'rejected') return fail(run, row, `hashing failed: ${(h.reason as Error).message}`, true)
+    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role }, now))
+    docRows.push(row)
+  })
+  if (docs.length === 0) return
+  try {
+    // Unordered: one refused document does not stop the others; each insert is atomic.
+    await run.users!.insertMany(docs, { ordered: false })
+    run.created += docs.length
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) {
+      noteError(run, err)
+      // Unknown how many were written: a later run skips those that were.
+      for (const row of docRows) fail(run, row, `${dbReason(run, err)} (run again to retry; written users are skipped)`, true)
+      return
+    }
+    const refused = new Map<number, WriteError>()
+    for (const we of Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) refused.set(we.index, we)
+    docRows.forEach((row, i) => {
+      const we = refused.get(i)
+      if (!we) run.created++
+      else if (we.code === 11000) skip(run, row, duplicateReason({ ...(we.err as { keyPattern?: Record<string, unknown> }), errmsg: we.errmsg }), true)
+      else fail(run, row, redactSecrets(`write refused (${String(we.code)}): ${we.errmsg ?? ''}`, run.uri), true)
+    })
+  }
+}
+
+/** The user from flags goes through createUser, the API's own path (it hashes at BCRYPT_COST). */
+async function createOne(run: Run, row: ValidRow): Promise<void> {
+  try {
+    await createUser({ username: row.username, email: row.email, role: row.role, password: row.password, passwordHash: row.passwordHash })
+    run.created++
+    run.progress.tick()
+  } catch (err) {
+    if (errorCode(err) === 11000) return skip(run, row, duplicateReason(err as { keyPattern?: Record<string, unknown>; message?: string }))
+    noteError(run, err)
+    fail(run, row, dbReason(run, err))
+  }
+}
+
+async function updateRow(run: Run, row: ValidRow, target: UserDoc): Promise<void> {
+  try {
+    // A password equal to the current one is no change: the user keeps their sessions.
+    let passwordHash: string | undefined
+    if (row.passwordHash !== undefined) passwordHash = row.passwordHash
+    else if (!(await run.hasher.compare(row.password!, target.password_hash))) {
+      passwordHash = run.options.dryRun ? 'changed' : await run.hasher.hash(row.password!, run.cost)
+    }
+    const changes = row.email !== target.email || row.role !== target.role || (passwordHash !== undefined && passwordHash !== target.password_hash)
+    if (!changes) return skip(run, row, 'up to date')
+    if (!run.options.dryRun) await applyImportChange(target, { email: row.email, role: row.role, passwordHash })
+    run.updated++
+    run.progress.tick()
+  } catch (err) {
+    if (errorCode(err) === 11000) return fail(run, row, 'email belongs to another user')
+    noteError(run, err)
+    fail(run, row, dbReason(run, err))
+  }
+}
+
+/** Runs the batches, two at a time so the hash queue never runs dry while one is written. */
+async function processAll(run: Run, rows: ValidRow[]): Promise<void> {
+  const size = run.options.batchSize
+  let next = 0
+  const worker = async () => {
+    while (!run.stopping && next < rows.length) {
+      const batch = rows.slice(next, next + size)
+      next += size
+      await processBatch(run, batch)
+    }
+  }
+  await Promise.all([worker(), worker()])
+  run.notProcessed = Math.max(0, rows.length - next)
+}
+
+// --- progress and summary -----------------------------------------------------------------
+
+class Progress {
+  private done = 0
+  private lastDraw = 0
+  private readonly started = performance.now()
+
+  constructor(
+    private readonly total: number,
+    private readonly enabled: boolean,
+    private readonly counts: () => { created: number; updated: number; skipped: number; failed: number },
+  ) {}
+
+  tick(): void {
+    this.done++
+    if (!this.enabled) return
+    const now = performance.now()
+    if (now - this.lastDraw < 100 && this.done < this.total) return
+    this.lastDraw = now
+    const width = 24
+    const fraction = this.total > 0 ? this.done / this.total : 1
+    const filled = Math.round(fraction * width)
+    const rate = this.done / Math.max((now - this.started) / 1000, 0.001)
+    const eta = rate > 0 ? Math.ceil((this.total - this.done) / rate) : 0
+    const c = this.counts()
+    const line =
+      `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} ${Math.floor(fraction * 100)}% ` +
+      `${rate.toFixed(rate < 10 ? 1 : 0)}/s ETA ${eta}s | created ${c.created} updated ${c.updated} skipped ${c.skipped} failed ${c.failed}`
+    const columns = process.stderr.columns || 120
+    process.stderr.write(`\r${line.slice(0, columns - 1)}\x1b[K`)
+  }
+
+  finish(): void {
+    if (this.enabled) process.stderr.write('\r\x1b[K')
+  }
+}
+
+interface Summary {
+  source: string
+  database: string
+  dry_run: boolean
+  created: number
+  updated: number
+  skipped: number
+  failed: number
+  not_processed: number
+  interrupted: boolean
+  elapsed_ms: number
+  rows_per_second: number
+  skips: (Omit<Outcome, 'line'> & { line: number | null })[]
+  failures: (Omit<Outcome, 'line'> & { line: number | null })[]
+  error?: string
+  generated_password?: string
+}
+
+const byLine = (a: Outcome, b: Outcome) => a.line - b.line
+// Line 0 is the user given by flags: no line of any file.
+const withLine = (o: Outcome) => ({ ...o, line: o.line > 0 ? o.line : null })
+
+function printSummary(s: Summary, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(s, null, 2) + '\n')
+    return
+  }
+  const LIST_LIMIT = 100
+  const out: string[] = []
+  out.push(`${s.dry_run ? 'Dry run (nothing written): ' : ''}${s.source === 'flags' ? 'one user' : s.source} -> database ${s.database}`)
+  out.push(`  created  ${s.created}`, `  updated  ${s.updated}`, `  skipped  ${s.skipped}`, `  failed   ${s.failed}`)
+  if (s.not_processed > 0) out.push(`  not processed ${s.not_processed}`)
+  if (s.interrupted) out.push('Interrupted: the batches in flight were finished; rows not processed were not written.')
+  if (s.error) out.push(`Stopped: ${s.error}`)
+  const list = (title: string, items: Summary['skips']) => {
+    if (items.length === 0) return
+    out.push(`${title}:`)
+    for (const o of items.slice(0, LIST_LIMIT)) out.push(`  ${o.line === null ? 'flags' : `line ${o.line}`}: ${o.username ? `${o.username}: ` : ''}${o.reason}`)
+    if (items.length > LIST_LIMIT) out.push(`  ... and ${items.length - LIST_LIMIT} more (--json lists all)`)
+  }
+  list('Skipped', s.skips)
+  list('Failed', s.failures)
+  if (s.source !== 'flags') out.push(`${((s.created + s.updated + s.skipped + s.failed) / Math.max(s.elapsed_ms / 1000, 0.001)).toFixed(1)} rows/s, ${(s.elapsed_ms / 1000).toFixed(1)} s`)
+  process.stdout.write(out.join('\n') + '\n')
+}
+
+// --- main ---------------------------------------------------------------------------------
+
+function loadEnvironment(options: Options): void {
+  // The environment wins over .env; flags win over both. lib/config reads process.env once,
+  // on first use, so all of this happens before anything asks for the configuration.
+  dotenv.config({ quiet: true, override: false })
+  if (options.uri !== undefined) process.env.MONGODB_URI = options.uri
+  if (options.db !== undefined) process.env.MONGODB_DB = options.db
+  if (options.cost !== undefined) process.env.BCRYPT_COST = String(options.cost)
+  // The seed signs no token, but lib/config insists on a signing key outside local development
+  // (NODE_ENV=production in .env, say): a throwaway one lets it check the rest.
+  if (!process.env.JWT_SECRET && !process.env.JWT_PRIVATE_KEY && !process.env.JWT_PRIVATE_KEYS) {
+    process.env.JWT_SECRET = randomBytes(32).toString('base64url')
+  }
+}
+
+async function readInput(options: Options): Promise<{ raws: RawRow[]; generated?: string; source: string }> {
+  if (options.file !== undefined) return { raws: await readUsersFile(options.file), source: basename(options.file) }
+  let password: string
+  let generated: string | undefined
+  if (options.generatePassword) {
+    // 144 random bits, base64url: far beyond any guessing, and within bcrypt's 72 bytes.
+    generated = password = randomBytes(18).toString('base64url')
+  } else if (options.passwordStdin) password = await readStdin()
+  else if (process.stdin.isTTY) password = await passwordFromTerminal()
+  else throw new UsageError('no password: use --password-stdin, --generate-password, or run on a terminal to be asked')
+  const values = { username: options.username, email: options.email, role: options.role, password }
+  return { raws: [{ line: 0, values }], generated, source: 'flags' }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: Options
+  try {
+    options = parseOptions(argv)
+  } catch (err) {
+    process.stderr.write(`seed: ${(err as Error).message}\n\n${USAGE}`)
+    return EXIT.unusable
+  }
+  if (options.help) {
+    process.stdout.write(USAGE)
+    return EXIT.ok
+  }
+  loadEnvironment(options)
+
+  let config
+  try {
+    config = getConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`seed: ${err.message}\n`)
+      return EXIT.unusable
+    }
+    throw err
+  }
+
+  // Judge the input before connecting: a bad file fails fast, a prompt comes first.
+  let input
+  try {
+    input = await readInput(options)
+  } catch (err) {
+    if (err instanceof Interrupted) return EXIT.interrupted
+    if (err instanceof UsageError) {
+      process.stderr.write(`seed: ${err.message}\n\n${USAGE}`)
+      return EXIT.unusable
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`seed: ${err.message}\n`)
+      return EXIT.unusable
+    }
+    throw err
+  }
+  const planned = planRows(input.raws, { role: options.role as Role })
+
+  const started = performance.now()
+  const single = options.file === undefined
+  // Counts are read when the bar is drawn, after `run` exists.
+  const progress = new Progress(input.raws.length, !single && Boolean(process.stderr.isTTY), () => ({
+    created: run.created,
+    updated: run.updated,
+    skipped: run.skipped.length,
+    failed: run.failed.length,
+  }))
+  const run: Run = {
+    options,
+    cost: config.bcryptCost,
+    // One user needs no threads; a file gets the pool (bcryptjs is pure JS: one core per thread).
+    hasher:
+      single || planned.rows.length === 0
+        ? { hash: (p, c) => hashPassword(p, c), compare: (p, h) => bcrypt.compare(p, h), close: async () => {} }
+        : new HashPool(options.workers),
+    single,
+    created: 0,
+    updated: 0,
+    skipped: [],
+    failed: planned.failures.map((f: RowFailure) => ({ ...f })),
+    notProcessed: 0,
+    stopping: false,
+    interrupted: false,
+    progress,
+    uri: config.mongoUri,
+  }
+  for (const _ of planned.failures) run.progress.tick()
+
+  const onSigint = () => {
+    if (run.stopping && run.interrupted) {
+      process.stderr.write('\nseed: stopped at once; users written so far are complete\n')
+      process.exit(EXIT.interrupted)
+    }
+    run.stopping = true
+    run.interrupted = true
+    process.stderr.write('\nseed: stopping after the batches in flight (Ctrl-C again to quit now)\n')
+  }
+  process.on('SIGINT', onSigint)
+
+  let connected = false
+  try {
+    if (planned.rows.length > 0) {
+      try {
+        // A dry run only reads: it must not even create the indexes getDb() ensures.
+        // Connecting first surfaces the real cause (refused, DNS, auth) rather than the
+        // "Topology is closed" of the index builds that were queued behind the failed connect.
+        await getClient().connect()
+        if (options.dryRun) {
+          const db = getClient().db(config.mongoDb)
+          await db.command({ ping: 1 })
+          run.users = db.collection<UserDoc>('users')
+        } else {
+          const db = await getDb()
+          run.users = db.collection<UserDoc>('users')
+        }
+        connected = true
+      } catch (err) {
+        const reason = redactSecrets(err instanceof Error ? err.message : String(err), config.mongoUri)
+        process.stderr.write(`seed: cannot connect to MongoDB at ${describeUri(config.mongoUri)} (database ${config.mongoDb}): ${reason}\n`)
+        return EXIT.unusable
+      }
+      await processAll(run, planned.rows)
+    }
+  } finally {
+    run.progress.finish()
+    await run.hasher.close()
+    if (planned.rows.length > 0) await getClient().close().catch(() => undefined)
+  }
+
+  const elapsedMs = performance.now() - started
+  const applied = run.created + run.updated
+  const createdOrUpdatedGenerated = input.generated !== undefined && applied > 0 && !options.dryRun
+  const summary: Summary = {
+    source: input.source,
+    database: config.mongoDb,
+    dry_run: options.dryRun,
+    created: run.created,
+    updated: run.updated,
+    skipped: run.skipped.length,
+    failed: run.failed.length,
+    not_processed: run.notProcessed,
+    interrupted: run.interrupted,
+    elapsed_ms: Math.round(elapsedMs),
+    rows_per_second: Math.round(((applied + run.skipped.length + run.failed.length) / Math.max(elapsedMs / 1000, 0.001)) * 10) / 10,
+    skips: run.skipped.sort(byLine).map(withLine),
+    failures: run.failed.sort(byLine).map(withLine),
+  }
+  if (run.fatal) summary.error = run.fatal
+  // The only password ever printed: one this script made, once, and only if it was stored.
+  if (createdOrUpdatedGenerated) summary.generated_password = input.generated
+  if (options.json) printSummary(summary, true)
+  else {
+    printSummary({ ...summary, generated_password: undefined }, false)
+    if (createdOrUpdatedGenerated) process.stdout.write(`Generated password for ${options.username} (shown once): ${input.generated}\n`)
+  }
+  if (run.interrupted) return EXIT.interrupted
+  return run.failed.length > 0 || run.fatal ? EXIT.rowsFailed : EXIT.ok
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Unexpected: report without a stack of values (a row could be in a message), never a secret.
+    const message = err instanceof Error ? err.message : String(err)
+    process.stderr.write(`seed: unexpected error: ${redactSecrets(message, process.env.MONGODB_URI)}\n`)
+    process.exit(EXIT.unusable)
+  },
+)
