@@ -56,17 +56,7 @@ export async function createUser(input: NewUser): Promise<UserDoc> {
   const { users } = await collections()
   if (input.password !== undefined) refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
-  const now = new Date()
-  const doc: UserDoc = {
-    _id: new ObjectId(),
-    username: input.username,
-    email: input.email,
-    password_hash: hash,
-    role: input.role,
-    disabled: false,
-    created_at: now,
-    updated_at: now,
-  }
+  const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
   await users.insertOne(doc)
   return doc
 }
@@ -170,14 +160,7 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
     events.push(change.disabled ? 'user.disabled' : 'user.enabled')
   }
 
-  const losesAdmin = target.role === 'admin' && !target.disabled && (set.role === 'user' || set.disabled === true)
-  const apply = async () => {
-    const { users } = await collections()
-    const updated = await users.findOneAndUpdate({ _id: target._id }, { $set: set }, { returnDocument: 'after' })
-    if (!updated) throw notFound('No such user')
-    return updated
-  }
-  const user = losesAdmin ? await withLock('admins', async () => (await assertAnotherAdmin(target._id), apply())) : await apply()
+  const user = await writeChange(target, set)
 
   // Tokens carry the role; a disabled user must be out at once; a new password ends the other
   // sessions (all of them when an admin set it).
@@ -197,6 +180,18 @@ export async function deleteUser(target: UserDoc): Promise<void> {
   if (target.role === 'admin' && !target.disabled) await withLock('admins', async () => (await assertAnotherAdmin(target._id), remove()))
   else await remove()
   await endSessions(target._id)
+}
+
+/** Writes a change; one that takes the admin role from an enabled admin holds the admins lock. */
+async function writeChange(target: UserDoc, set: Partial<UserDoc>): Promise<UserDoc> {
+  const apply = async () => {
+    const { users } = await collections()
+    const updated = await users.findOneAndUpdate({ _id: target._id }, { $set: set }, { returnDocument: 'after' })
+    if (!updated) throw notFound('No such user')
+    return updated
+  }
+  const losesAdmin = target.role === 'admin' && !target.disabled && (set.role === 'user' || set.disabled === true)
+  return losesAdmin ? withLock('admins', async () => (await assertAnotherAdmin(target._id), apply())) : apply()
 }
 
 async function assertAnotherAdmin(except: ObjectId): Promise<void> {
@@ -254,14 +249,7 @@ export async function applyImportChange(target: UserDoc, change: ImportChange): 
   if (change.email !== undefined && change.email !== target.email) set.email = change.email
   if (change.role !== undefined && change.role !== target.role) set.role = change.role
   if (change.passwordHash !== undefined && change.passwordHash !== target.password_hash) set.password_hash = change.passwordHash
-  const apply = async () => {
-    const { users } = await collections()
-    const updated = await users.findOneAndUpdate({ _id: target._id }, { $set: set }, { returnDocument: 'after' })
-    if (!updated) throw notFound('No such user')
-    return updated
-  }
-  const losesAdmin = target.role === 'admin' && !target.disabled && set.role === 'user'
-  const user = losesAdmin ? await withLock('admins', async () => (await assertAnotherAdmin(target._id), apply())) : await apply()
+  const user = await writeChange(target, set)
   if (set.role !== undefined || set.password_hash !== undefined) await endSessions(target._id)
   return user
 }
