@@ -3,15 +3,14 @@
 // entry ever holds a token, a password or a hash.
 import { MongoClient } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, login, newUser, startService, type Service, type Tokens } from '../helpers/service.js'
+import { ADMIN, login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 
 let svc: Service
 let adminToken: string
 
 // No reuse grace, so a replayed refresh token is treated as stolen at once.
 beforeAll(async () => {
-  svc = await startService({ REFRESH_REUSE_INTERVAL: '0' })
-  adminToken = (await login(svc, ADMIN.username, ADMIN.password)).access_token
+  ;({ svc, adminToken } = await startWithAdmin({ REFRESH_REUSE_INTERVAL: '0' }))
 })
 afterAll(() => svc?.stop())
 

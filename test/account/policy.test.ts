@@ -2,14 +2,13 @@
 // and redeeming a reset token. Each refusal is a 400 whose errors[] name the field and say why,
 // and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, login, newUser, startService, type Service } from '../helpers/service.js'
+import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
 
 let svc: Service
 let adminToken: string
 
 beforeAll(async () => {
-  svc = await startService()
-  adminToken = (await login(svc, ADMIN.username, ADMIN.password)).access_token
+  ;({ svc, adminToken } = await startWithAdmin())
 })
 afterAll(() => svc?.stop())
 

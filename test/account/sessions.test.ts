@@ -1,14 +1,13 @@
 // Session management through HTTP: listing one's sessions, ending one, and what a user may not
 // do to another user's sessions (and an admin may).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, login, newUser, startService, type Service, type Tokens } from '../helpers/service.js'
+import { login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 
 let svc: Service
 let adminToken: string
 
 beforeAll(async () => {
-  svc = await startService()
-  adminToken = (await login(svc, ADMIN.username, ADMIN.password)).access_token
+  ;({ svc, adminToken } = await startWithAdmin())
 })
 afterAll(() => svc?.stop())
 

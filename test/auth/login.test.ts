@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, login, newUser, startService, type Service } from '../helpers/service.js'
+import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
 
 let svc: Service
 let adminToken: string
 
 beforeAll(async () => {
-  svc = await startService()
-  adminToken = (await login(svc, ADMIN.username, ADMIN.password)).access_token
+  ;({ svc, adminToken } = await startWithAdmin())
 })
 afterAll(() => svc?.stop())
 

@@ -109,3 +109,10 @@ export async function newUser(service: Service, adminToken: string, role: 'admin
   if (res.status !== 201) throw new Error(`create ${username} failed: ${res.status} ${await res.text()}`)
   return { username, password, email, user: (await res.json()) as { id: string } }
 }
+
+/** A service for one test file, with the bootstrap admin logged in. */
+export async function startWithAdmin(extra: Record<string, string> = {}): Promise<{ svc: Service; adminToken: string }> {
+  const svc = await startService(extra)
+  const adminToken = (await login(svc, ADMIN.username, ADMIN.password)).access_token
+  return { svc, adminToken }
+}
