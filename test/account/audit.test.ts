@@ -2,6 +2,7 @@
 // GET /api/audit with the right actor and user, filters work, only admins may read it, and no
 // entry ever holds a token, a password or a hash.
 import { MongoClient } from 'mongodb'
+import type { AuditView } from '../../lib/audit.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN, login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 
@@ -14,16 +15,7 @@ beforeAll(async () => {
 })
 afterAll(() => svc?.stop())
 
-interface AuditEntry {
-  id: string
-  event: string
-  at: string
-  actor: string | null
-  user: string | null
-  request_id: string | null
-  ip: string | null
-  detail?: Record<string, unknown>
-}
+type AuditEntry = AuditView
 
 const sidOf = (t: Tokens) => JSON.parse(Buffer.from(t.access_token.split('.')[1]!, 'base64url').toString()).sid as string
 

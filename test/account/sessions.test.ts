@@ -1,6 +1,7 @@
 // Session management through HTTP: listing one's sessions, ending one, and what a user may not
 // do to another user's sessions (and an admin may).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SessionView } from '../../lib/sessions.js'
 import { login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 
 let svc: Service
@@ -11,15 +12,6 @@ beforeAll(async () => {
 })
 afterAll(() => svc?.stop())
 
-interface SessionView {
-  id: string
-  created_at: string
-  last_used_at: string
-  expires_at: string
-  user_agent: string
-  ip: string
-  current: boolean
-}
 
 const me = (t: Tokens) => svc.call('GET', '/api/users/me', { token: t.access_token })
 const refresh = (t: Tokens) => svc.call('POST', '/api/auth/refresh', { json: { refresh_token: t.refresh_token } })
