@@ -323,7 +323,7 @@ async function main(): Promise<void> {
   const pageQueryDeepMs = await timeQuery({ username: { $gt: Buffer.from(deepCursor, 'base64url').toString('utf8') } })
 
   await runner.child.stop()
-  await getClient().close()
+  await (await getClient()).close()
 
   let coldStart: ColdStartReport | undefined
   if (!values['no-cold']) {

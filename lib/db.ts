@@ -3,7 +3,9 @@
 // and per-request accounting of database time and round trips (for Server-Timing and the
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb'
+// Types only at the top: the driver itself is loaded on first use, so functions that never
+// touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
+import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb'
 import { attachDatabasePool } from '@vercel/functions'
 import { getConfig } from './config.js'
 import { log } from './log.js'
@@ -68,7 +70,7 @@ interface DbMetrics {
 }
 
 interface Cache {
-  client?: MongoClient
+  client?: Promise<MongoClient>
   ready?: Promise<Db>
   key?: string
   metrics?: AsyncLocalStorage<DbMetrics>
@@ -89,8 +91,9 @@ export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; me
   return { result: metrics.run(m, fn), metrics: m }
 }
 
-function connect(): MongoClient {
+async function connect(): Promise<MongoClient> {
   const config = getConfig()
+  const { MongoClient } = await import('mongodb')
   const client = new MongoClient(config.mongoUri, {
     // Serverless: few connections per instance, closed soon when idle, and a quick answer
     // (503, not a hang) when the database cannot be reached.
@@ -134,7 +137,7 @@ export function getDb(): Promise<Db> {
   cache.key = key
   const client = cache.client
   const ready = (async () => {
-    const db = client.db(config.mongoDb)
+    const db = (await client).db(config.mongoDb)
     await ensureIndexes(db)
     return db
   })()
@@ -146,7 +149,8 @@ export function getDb(): Promise<Db> {
   return ready
 }
 
-export function getClient(): MongoClient {
+/** The instance's client (for local tools that close it when they are done). */
+export function getClient(): Promise<MongoClient> {
   cache.client ??= connect()
   return cache.client
 }

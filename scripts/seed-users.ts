@@ -614,9 +614,9 @@ async function main(argv: string[]): Promise<number> {
         // A dry run only reads: it must not even create the indexes getDb() ensures.
         // Connecting first surfaces the real cause (refused, DNS, auth) rather than the
         // "Topology is closed" of the index builds that were queued behind the failed connect.
-        await getClient().connect()
+        await (await getClient()).connect()
         if (options.dryRun) {
-          const db = getClient().db(config.mongoDb)
+          const db = (await getClient()).db(config.mongoDb)
           await db.command({ ping: 1 })
           run.users = db.collection<UserDoc>('users')
         } else {
@@ -634,7 +634,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     run.progress.finish()
     await run.hasher.close()
-    if (planned.rows.length > 0) await getClient().close().catch(() => undefined)
+    if (planned.rows.length > 0) await (await getClient()).close().catch(() => undefined)
   }
 
   const elapsedMs = performance.now() - started
