@@ -218,6 +218,11 @@ async function main(): Promise<void> {
     return pairs
   }
 
+  const sessionsOfSmallUsers = async () => {
+    const docs = await client.db(env.MONGODB_DB).collection<UserDoc>('users').find({ username: /^u\d+$/ }).limit(SMALL_USERS).toArray()
+    return Promise.all(docs.map(async (doc) => (await createSession(doc, { ip: '127.0.0.1', userAgent: 'bench' })).access_token))
+  }
+
   const rows: Row[] = []
   // Warm-up by count, not time: it ends with every request answered, so nothing from it is still
   // running (or holding a single-use token) when the measured run starts.
@@ -237,9 +242,14 @@ async function main(): Promise<void> {
   const warm = quick ? 100 : 500
   const floor = await measure({ name: 'floor (route() + constant JSON)', method: 'GET', path: '/api/bench-floor', roundTripTarget: 0 }, { connections: C }, warm)
   await measure({ name: 'health', method: 'GET', path: '/api/health', targetNote: 'one ping' }, { connections: C }, warm)
+  // users/me as many clients send it: one session per user for SMALL_USERS users, each request
+  // with the next one's token, so no two requests in a row name the same session (one token
+  // for every connection would let coalesced lookups share a single key).
+  const meTokens = await sessionsOfSmallUsers()
+  let meNext = 0
   const me = await measure(
-    { name: 'users/me', method: 'GET', path: '/api/users/me', roundTripTarget: 1 },
-    { connections: C, headers: { authorization: `Bearer ${bench.access_token}` } },
+    { name: 'users/me', method: 'GET', path: '/api/users/me', roundTripTarget: 1, targetNote: `${meTokens.length} sessions` },
+    { connections: C, next: () => ({ headers: { authorization: `Bearer ${meTokens[meNext++ % meTokens.length]}` } }) },
     warm,
   )
   const firstPage = await measure(

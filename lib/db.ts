@@ -64,7 +64,7 @@ export interface ResetDoc {
   created_at: Date
 }
 
-interface DbMetrics {
+export interface DbMetrics {
   ms: number
   roundTrips: number
 }
@@ -89,6 +89,28 @@ const started = new Map<number, { t0: number; m: DbMetrics }>()
 export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; metrics: DbMetrics } {
   const m: DbMetrics = { ms: 0, roundTrips: 0 }
   return { result: metrics.run(m, fn), metrics: m }
+}
+
+/** The accounting of the request in flight, if any (to bill a query shared by several requests). */
+export function currentDbMetrics(): DbMetrics | undefined {
+  return metrics.getStore()
+}
+
+/**
+ * Runs fn, one query sent on behalf of several requests (see coalesce.ts), and bills its round
+ * trips and time to each of them, as each had to wait for all of it.
+ */
+export async function onBehalfOf<T>(participants: (DbMetrics | undefined)[], fn: () => Promise<T>): Promise<T> {
+  const shared: DbMetrics = { ms: 0, roundTrips: 0 }
+  try {
+    return await metrics.run(shared, fn)
+  } finally {
+    for (const p of new Set(participants)) {
+      if (!p) continue
+      p.ms += shared.ms
+      p.roundTrips += shared.roundTrips
+    }
+  }
 }
 
 async function connect(): Promise<MongoClient> {

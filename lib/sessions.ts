@@ -6,7 +6,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ObjectId } from 'mongodb'
 import { getConfig } from './config.js'
-import { collections, type SessionDoc, type UserDoc } from './db.js'
+import { coalesce } from './coalesce.js'
+import { collections, currentDbMetrics, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 
@@ -124,19 +125,33 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+type CallerRow = { _id: string; user_id: ObjectId; user: UserDoc[] }
+
+// Sessions and their users for many session ids in one aggregate: concurrent authenticated
+// requests in this instance share one round trip (coalesce.ts), each still read after it arrived.
+const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
+  (sids, participants) =>
+    onBehalfOf(participants, async () => {
+      const { sessions } = await collections()
+      const rows = await sessions
+        .aggregate<CallerRow>([
+          { $match: { _id: sids.length === 1 ? sids[0] : { $in: sids }, expires_at: { $gt: new Date() } } },
+          { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
+          { $project: { user_id: 1, user: 1 } },
+        ])
+        .toArray()
+      return new Map(rows.map((row) => [row._id, row]))
+    }),
+  currentDbMetrics,
+  { maxInFlight: 4, maxKeys: 100 },
+)
+
 /**
  * The live session named by verified claims, with its user, in one round trip. Refused (401)
  * when the session has ended, the user is gone or disabled, or the role in the token is stale.
  */
 export async function loadCaller(claims: AccessClaims): Promise<Caller> {
-  const { sessions } = await collections()
-  const [row] = await sessions
-    .aggregate<{ user_id: ObjectId; user: UserDoc[] }>([
-      { $match: { _id: claims.sid, expires_at: { $gt: new Date() } } },
-      { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
-      { $project: { user_id: 1, user: 1 } },
-    ])
-    .toArray()
+  const row = await lookupSession(claims.sid)
   const user = row?.user[0]
   if (!row || !user || row.user_id.toHexString() !== claims.sub) throw unauthorized('The session has ended')
   if (user.disabled) throw unauthorized('The account is disabled')

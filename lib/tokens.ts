@@ -34,6 +34,16 @@ const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as con
 let keysFor: Config | undefined
 let keys: Promise<SigningKey[]> | undefined
 
+type VerifiedClaims = AccessClaims & JWTPayload
+// Tokens that passed every check, by the SHA-256 of the token. A client sends the same token on
+// every request of its lifetime, and checking the same bytes against the same keys again would
+// give the same answer except for time, so `exp` (and `nbf`) are checked again on every hit with
+// jose's rule and tolerance; revocation is not decided here (the session read does that, every
+// request). Only a token that verified can enter, so nothing a client makes up is ever trusted
+// from here; a hash is kept, never the token; bounded, oldest out first; emptied with new keys.
+const VERIFIED_MAX = 10_000
+let verified = new Map<string, VerifiedClaims>()
+
 async function loadKeys(config: Config): Promise<SigningKey[]> {
   if (config.jwtPrivateKeys.length > 0) {
     return Promise.all(
@@ -71,6 +81,7 @@ function signingKeys(): Promise<SigningKey[]> {
   if (keysFor !== config || !keys) {
     keysFor = config
     keys = loadKeys(config)
+    verified = new Map()
   }
   return keys
 }
@@ -91,10 +102,30 @@ export async function signAccessToken(claims: AccessClaims): Promise<{ token: st
   return { token, expiresIn: config.accessTtlSeconds }
 }
 
+/** True while a remembered token is inside its `nbf`..`exp` window (jose's comparison, same tolerance). */
+function isCurrent(claims: JWTPayload): boolean {
+  const now = Math.floor(Date.now() / 1000)
+  if (claims.nbf !== undefined && claims.nbf > now + CLOCK_SKEW_SECONDS) return false
+  return claims.exp !== undefined && claims.exp > now - CLOCK_SKEW_SECONDS
+}
+
 /** The verified claims of an access token, or a 401 Problem. */
-export async function verifyAccessToken(token: string): Promise<AccessClaims & JWTPayload> {
-  const config = getConfig()
+export async function verifyAccessToken(token: string): Promise<VerifiedClaims> {
   const all = await signingKeys()
+  const digest = createHash('sha256').update(token).digest('base64url')
+  const known = verified.get(digest)
+  if (known) {
+    if (isCurrent(known)) return known
+    verified.delete(digest)
+  }
+  const claims = await checkAccessToken(token, all)
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!)
+  verified.set(digest, claims)
+  return claims
+}
+
+async function checkAccessToken(token: string, all: SigningKey[]): Promise<VerifiedClaims> {
+  const config = getConfig()
   let header
   try {
     header = decodeProtectedHeader(token)
@@ -117,7 +148,7 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims & J
     if (typeof sub !== 'string' || typeof sid !== 'string' || (role !== 'admin' && role !== 'user') || typeof preferred_username !== 'string') {
       throw unauthorized('The access token is not acceptable')
     }
-    return { ...payload, sub, sid, role, preferred_username }
+    return Object.freeze({ ...payload, sub, sid, role, preferred_username })
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') throw unauthorized('The access token has expired')
     throw unauthorized('The access token is not acceptable')

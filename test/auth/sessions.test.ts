@@ -151,3 +151,60 @@ describe('revocation on account changes', () => {
     expect((await me(svc, a)).status).toBe(401)
   })
 })
+
+// Concurrent authenticated requests in one instance share their session reads (lib/coalesce.ts);
+// what a client can see of that is only that nothing changes: its own identity, one round trip,
+// and revocation seen by every request sent after it.
+describe('authentication under concurrency', () => {
+  it('gives each of many parallel requests its own caller, one round trip each, and refuses an ended session among them', async () => {
+    const people = await Promise.all(Array.from({ length: 6 }, () => newUser(svc, adminToken)))
+    const sessions = await Promise.all(people.map(async (p) => ({ username: p.username, tokens: await login(svc, p.username, p.password) })))
+    const ended = sessions.pop()!
+    expect((await svc.call('POST', '/api/auth/logout', { token: ended.tokens.access_token })).status).toBe(204)
+    const all = [...sessions, ended]
+    const answers = await Promise.all(
+      Array.from({ length: 140 }, async (_, i) => {
+        const who = all[i % all.length]!
+        const res = await me(svc, who.tokens)
+        return { who, status: res.status, timing: res.headers.get('server-timing'), body: (await res.json()) as { username?: string } }
+      }),
+    )
+    for (const a of answers) {
+      expect(a.timing).toMatch(/desc="1 round trips"/)
+      if (a.who === ended) {
+        expect(a.status).toBe(401)
+        expect(a.body.username).toBeUndefined()
+      } else {
+        expect(a.status).toBe(200)
+        expect(a.body.username).toBe(a.who.username)
+      }
+    }
+  })
+
+  it('a logout is seen by every request sent after it, while others are in flight', async () => {
+    const u = await newUser(svc, adminToken)
+    const t = await login(svc, u.username, u.password)
+    const seen: { sentAt: number; status: number }[] = []
+    let loggedOutAt = Infinity
+    let stopAfter = Infinity
+    const loop = async () => {
+      while (performance.now() < stopAfter) {
+        const sentAt = performance.now()
+        const res = await me(svc, t)
+        await res.arrayBuffer()
+        seen.push({ sentAt, status: res.status })
+      }
+    }
+    const loops = Array.from({ length: 8 }, loop)
+    while (seen.length < 40) await new Promise((done) => setTimeout(done, 5))
+    expect((await svc.call('POST', '/api/auth/logout', { token: t.access_token })).status).toBe(204)
+    loggedOutAt = performance.now()
+    while (seen.filter((s) => s.sentAt > loggedOutAt).length < 40) await new Promise((done) => setTimeout(done, 5))
+    stopAfter = 0
+    await Promise.all(loops)
+    expect(seen.filter((s) => s.sentAt < loggedOutAt && s.status === 200).length).toBeGreaterThan(0)
+    const after = seen.filter((s) => s.sentAt > loggedOutAt)
+    expect(after.length).toBeGreaterThanOrEqual(40)
+    expect(after.filter((s) => s.status !== 401)).toEqual([])
+  })
+})
