@@ -239,7 +239,9 @@ async function main(): Promise<void> {
   const settle = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
   const C = 50
-  const warm = quick ? 100 : 500
+  // Enough requests for V8 to have optimised the driver's and the embedded database's hot paths
+  // (500 left users/me measurably colder than a route measured after it): a warm instance.
+  const warm = quick ? 300 : 3000
   const floor = await measure({ name: 'floor (route() + constant JSON)', method: 'GET', path: '/api/bench-floor', roundTripTarget: 0 }, { connections: C }, warm)
   await measure({ name: 'health', method: 'GET', path: '/api/health', targetNote: 'one ping' }, { connections: C }, warm)
   // users/me as many clients send it: one session per user for SMALL_USERS users, each request

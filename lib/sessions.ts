@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ObjectId } from 'mongodb'
 import { getConfig } from './config.js'
 import { coalesce } from './coalesce.js'
-import { collections, currentDbMetrics, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
+import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 
@@ -132,15 +132,21 @@ type CallerRow = { _id: string; user_id: ObjectId; user: UserDoc[] }
 const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
   (sids, participants) =>
     onBehalfOf(participants, async () => {
-      const { sessions } = await collections()
-      const rows = await sessions
-        .aggregate<CallerRow>([
+      // The aggregate command itself rather than a cursor: at most one row per id, so a first
+      // batch one larger than the ids holds them all and the server closes the cursor; and the
+      // driver decodes the reply once (a cursor decodes it again after command monitoring).
+      const reply = await (await getDb()).command({
+        aggregate: 'sessions',
+        pipeline: [
           { $match: { _id: sids.length === 1 ? sids[0] : { $in: sids }, expires_at: { $gt: new Date() } } },
           { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
           { $project: { user_id: 1, user: 1 } },
-        ])
-        .toArray()
-      return new Map(rows.map((row) => [row._id, row]))
+        ],
+        cursor: { batchSize: sids.length + 1 },
+      })
+      const cursor = reply.cursor as { id: unknown; firstBatch: CallerRow[] }
+      if (Number(cursor.id) !== 0) throw new Error('the session read left a cursor open')
+      return new Map(cursor.firstBatch.map((row) => [row._id, row]))
     }),
   currentDbMetrics,
   { maxInFlight: 4, maxKeys: 100 },
