@@ -146,7 +146,9 @@ const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
       })
       const cursor = reply.cursor as { id: unknown; firstBatch: CallerRow[] }
       if (Number(cursor.id) !== 0) throw new Error('the session read left a cursor open')
-      return new Map(cursor.firstBatch.map((row) => [row._id, row]))
+      // Requests that named the same session share its row: frozen, so none can change another's.
+      for (const row of cursor.firstBatch) for (const user of row.user) Object.freeze(user)
+      return new Map(cursor.firstBatch.map((row) => [row._id, Object.freeze(row)]))
     }),
   currentDbMetrics,
   { maxInFlight: 4, maxKeys: 100 },
