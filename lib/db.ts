@@ -19,6 +19,8 @@ export interface UserDoc {
   disabled: boolean
   created_at: Date
   updated_at: Date
+  /** Changes with the password, role or disabling (credentials.ts); absent on older users (0). */
+  cred_version?: number
 }
 
 export interface SessionDoc {
@@ -35,6 +37,8 @@ export interface SessionDoc {
   expires_at: Date
   user_agent: string
   ip: string
+  /** The user's credential version when the session started; absent on older sessions (0). */
+  cred_version?: number
 }
 
 export interface CounterDoc {
@@ -60,6 +64,9 @@ export interface AuditDoc {
 export interface ResetDoc {
   _id: string
   user_id: ObjectId
+  /** The address the link was issued for, and the credential version then: a change of either kills it. */
+  email: string
+  cred_version: number
   expires_at: Date
   created_at: Date
 }
@@ -205,6 +212,12 @@ async function ensureIndexes(db: Db): Promise<void> {
 export interface Collections {
   users: Collection<UserDoc>
   sessions: Collection<SessionDoc>
+  /**
+   * Per-account login attempts (throttle.ts). They share the sessions collection (ids
+   * `login:...`, never a session id; no user_id, so no session query meets them) so that a
+   * successful login inserts its session and clears its account's count in one update command.
+   */
+  attempts: Collection<CounterDoc>
   counters: Collection<CounterDoc>
   audit: Collection<AuditDoc>
   resets: Collection<ResetDoc>
@@ -215,6 +228,7 @@ export async function collections(): Promise<Collections> {
   return {
     users: db.collection<UserDoc>('users'),
     sessions: db.collection<SessionDoc>('sessions'),
+    attempts: db.collection<CounterDoc>('sessions'),
     counters: db.collection<CounterDoc>('counters'),
     audit: db.collection<AuditDoc>('audit'),
     resets: db.collection<ResetDoc>('password_resets'),

@@ -1,12 +1,25 @@
-// The password grant: throttle, find the account, compare, start a session. Unknown users and
-// wrong passwords get the same answer after the same work (a dummy bcrypt compare); a disabled
-// account is told so only after a correct password.
-import { collections } from './db.js'
+// The password grant: find the account and its address's failures, count the attempt, compare,
+// start a session. Unknown users and wrong passwords get the same answer after the same work (a
+// dummy bcrypt compare, the same counters); a disabled account is told so only after a correct
+// password. Three database round trips: the account with the address's failures (one read), the
+// attempt's count, then the session (with the count cleared) or the address's failure.
+import type { ObjectId } from 'mongodb'
+import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { forbidden, OAUTH, Problem, PROBLEM } from './problem.js'
 import { hashPassword, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
-import { checkThrottle, clearFailures, recordFailure } from './throttle.js'
-import { findUserForLogin } from './users.js'
+import {
+  accountKey,
+  addressKey,
+  clearingAttempts,
+  countLoginAttempt,
+  identifierKey,
+  isAddressBlocked,
+  isLoginBlocked,
+  recordAddressFailure,
+  tooMany,
+} from './throttle.js'
+import { loginFilter, normalizeLogin } from './users.js'
 import { setCaller, recordEvent } from './http.js'
 
 // One body for every credential failure, so a client cannot tell which part was wrong.
@@ -18,19 +31,28 @@ const badCredentials = () =>
     headers: { 'WWW-Authenticate': 'Bearer' },
   })
 
+const THROTTLED = 'Too many failed attempts; try again later'
+
 export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<TokenPair> {
-  const throttleKey = { username: login.toLowerCase(), ip: meta.ip }
-  const [state, user] = await Promise.all([
-    checkThrottle(throttleKey).catch((err: unknown) => {
-      recordEvent('login.throttled', { target: { username: throttleKey.username } })
-      throw err
-    }),
-    findUserForLogin(login),
-  ])
+  const identity = normalizeLogin(login)
+  const { user, addressFailures } = await findLoginTarget(identity, meta.ip)
+  // The audit trail names the account whatever spelling was used; an unknown name as given.
+  const target = user ? { id: user._id.toHexString(), username: user.username } : { username: identity }
+  if (isAddressBlocked(addressFailures)) {
+    recordEvent('login.throttled', { target })
+    throw tooMany([addressFailures], THROTTLED)
+  }
+  // Counted before the compare, atomically: of a parallel burst only the first five compare.
+  const key = user ? accountKey('login', user._id) : identifierKey('login', identity)
+  const attempt = await countLoginAttempt(key)
+  if (isLoginBlocked(attempt)) {
+    recordEvent('login.throttled', { target })
+    throw tooMany([attempt], THROTTLED)
+  }
   const ok = await verifyPassword(password, user?.password_hash)
   if (!user || !ok) {
-    await recordFailure(throttleKey)
-    recordEvent('login.failure', { target: { username: throttleKey.username } })
+    await recordAddressFailure(meta.ip)
+    recordEvent('login.failure', { target })
     throw badCredentials()
   }
   setCaller(user._id.toHexString(), user.username)
@@ -38,17 +60,39 @@ export async function passwordGrant(login: string, password: string, meta: Clien
     recordEvent('login.disabled')
     throw forbidden('This account is disabled')
   }
-  const pending: Promise<unknown>[] = [createSession(user, meta)]
-  if (state.userHasFailures) pending.push(clearFailures(throttleKey))
-  if (needsRehash(user.password_hash)) pending.push(upgradeHash(user._id, password))
+  // The session carries the credential version read with the hash just compared.
+  const pending: Promise<unknown>[] = [createSession(user, meta, clearingAttempts(key))]
+  if (needsRehash(user.password_hash)) pending.push(upgradeHash(user._id, user.password_hash, password))
   const [pair] = (await Promise.all(pending)) as [TokenPair]
   recordEvent('login.success')
   return pair
 }
 
-/** A hash made at a lower cost is replaced now that the password is known to be right. */
-async function upgradeHash(id: import('mongodb').ObjectId, password: string): Promise<void> {
+/**
+ * The account a login names and its address's failed logins, in one aggregate: the user by
+ * username, or by email when the identifier has an @, and the address's counter beside it.
+ */
+async function findLoginTarget(identity: string, ip: string): Promise<{ user?: UserDoc; addressFailures?: CounterDoc }> {
+  const { users } = await collections()
+  const rows = await users
+    .aggregate<UserDoc | CounterDoc>([
+      { $match: loginFilter(identity) },
+      { $limit: 1 },
+      { $unionWith: { coll: 'counters', pipeline: [{ $match: { _id: addressKey('login', ip) } }] } },
+    ])
+    .toArray()
+  return {
+    user: rows.find((r): r is UserDoc => typeof r._id !== 'string'),
+    addressFailures: rows.find((r): r is CounterDoc => typeof r._id === 'string'),
+  }
+}
+
+/**
+ * A hash made at a lower cost is replaced now that the password is known to be right; only if
+ * it is still the hash that was compared, so a password changed meanwhile is never overwritten.
+ */
+async function upgradeHash(id: ObjectId, compared: string, password: string): Promise<void> {
   const { users } = await collections()
   const hash = await hashPassword(password)
-  await users.updateOne({ _id: id }, { $set: { password_hash: hash } })
+  await users.updateOne({ _id: id, password_hash: compared }, { $set: { password_hash: hash } })
 }

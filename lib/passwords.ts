@@ -169,6 +169,9 @@ async function compare(password: string, hash: string): Promise<boolean> {
 /** True when `password` matches `hash`; with no hash, does the same work and answers false. */
 export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
   const cost = getConfig().bcryptCost
+  // One debug line per compare (never what was compared): how many guesses a burst really got
+  // to try, which the per-account limit keeps at five (throttle.ts).
+  log('debug', 'password.compare')
   if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
     await compare('x', await dummyHash(cost))
     return false

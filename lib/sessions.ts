@@ -1,15 +1,21 @@
 // Sessions: one document per login, holding the hash of the current refresh token. Access
 // tokens name their session (`sid`); a request is authenticated by one query that checks the
 // session is live and loads its user, so ending a session takes effect on the next request.
+// A session records the credential version of its user when it started (credentials.ts), and
+// the session read and refresh refuse it once the user's version has moved on: a login that read
+// the old password hash before a change can insert its session after the change ended the
+// others, and that session must still be dead.
 // Refresh tokens are random, single use and stored only as SHA-256 hashes (256-bit secrets
 // need no slow hash); a used one ends the session unless it comes back within the reuse grace.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ObjectId } from 'mongodb'
 import { getConfig } from './config.js'
 import { coalesce } from './coalesce.js'
+import { credVersion, versionIs } from './credentials.js'
 import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
+import type { AnyBulkWriteOperation } from 'mongodb'
 
 export interface TokenPair {
   access_token: string
@@ -50,8 +56,13 @@ async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' 
   return { access_token: token, token_type: 'bearer', expires_in: expiresIn, refresh_token: refreshToken }
 }
 
-/** Starts a session for a user who just proved their password; one insert. */
-export async function createSession(user: UserDoc, meta: ClientMeta): Promise<TokenPair> {
+/**
+ * Starts a session for a user who just proved their password, stamped with the credential
+ * version read together with the hash that was compared (so a change in between leaves it dead).
+ * `alsoWrite` (the clearing of the account's login attempts) goes in the same update command: the
+ * session is an upsert of a fresh random id, which always inserts.
+ */
+export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?: AnyBulkWriteOperation<SessionDoc>): Promise<TokenPair> {
   const { sessions } = await collections()
   const now = new Date()
   const sid = randomBytes(16).toString('base64url')
@@ -68,8 +79,14 @@ export async function createSession(user: UserDoc, meta: ClientMeta): Promise<To
     expires_at: new Date(now.getTime() + getConfig().refreshTtlSeconds * 1000),
     user_agent: meta.userAgent.slice(0, 200),
     ip: meta.ip,
+    cred_version: credVersion(user),
   }
-  await sessions.insertOne(session)
+  if (alsoWrite) {
+    const { _id, ...fields } = session
+    await sessions.bulkWrite([{ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, alsoWrite], { ordered: false })
+  } else {
+    await sessions.insertOne(session)
+  }
   return pairFor(session, refresh.token)
 }
 
@@ -94,7 +111,10 @@ export async function rotateRefreshToken(token: string, meta: ClientMeta, onReus
     { $set: { refresh_hash: next.hash, ...touch }, $push: { recent: { $each: [{ hash, at: now }], $slice: -REMEMBERED_HASHES } } },
     { returnDocument: 'after' },
   )
-  if (rotated) return { pair: await pairFor(rotated, next.token), userId: rotated.user_id.toHexString(), graced: false }
+  if (rotated) {
+    await refuseStale(rotated)
+    return { pair: await pairFor(rotated, next.token), userId: rotated.user_id.toHexString(), graced: false }
+  }
 
   // Not the current token: find out whether it is a recent one, an old one, or nothing of ours.
   const session = await sessions.findOne({ _id: sid, expires_at: { $gt: now } })
@@ -111,12 +131,27 @@ export async function rotateRefreshToken(token: string, meta: ClientMeta, onReus
       },
       { returnDocument: 'after' },
     )
-    if (graced) return { pair: await pairFor(graced, next.token), userId: graced.user_id.toHexString(), graced: true }
+    if (graced) {
+      await refuseStale(graced)
+      return { pair: await pairFor(graced, next.token), userId: graced.user_id.toHexString(), graced: true }
+    }
     throw invalidGrant('The refresh token is not valid')
   }
   await sessions.deleteOne({ _id: sid })
   onReuse(session)
   throw invalidGrant('The refresh token was already used; the session has ended')
+}
+
+/**
+ * A refresh is refused, and its session ended, when the session's user is gone, disabled or on
+ * another credential version than the session was started under (one read of the user).
+ */
+async function refuseStale(session: SessionDoc): Promise<void> {
+  const { users, sessions } = await collections()
+  const user = await users.findOne({ _id: session.user_id }, { projection: { cred_version: 1, disabled: 1 } })
+  if (user && !user.disabled && credVersion(user) === credVersion(session)) return
+  await sessions.deleteOne({ _id: session._id })
+  throw invalidGrant('The session has ended')
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -125,7 +160,7 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-type CallerRow = { _id: string; user_id: ObjectId; user: UserDoc[] }
+type CallerRow = { _id: string; user_id: ObjectId; user: UserDoc[]; cred_version?: number }
 
 // Sessions and their users for many session ids in one aggregate: concurrent authenticated
 // requests in this instance share one round trip (coalesce.ts), each still read after it arrived.
@@ -140,7 +175,7 @@ const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
         pipeline: [
           { $match: { _id: sids.length === 1 ? sids[0] : { $in: sids }, expires_at: { $gt: new Date() } } },
           { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
-          { $project: { user_id: 1, user: 1 } },
+          { $project: { user_id: 1, user: 1, cred_version: 1 } },
         ],
         cursor: { batchSize: sids.length + 1 },
       })
@@ -156,13 +191,15 @@ const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
 
 /**
  * The live session named by verified claims, with its user, in one round trip. Refused (401)
- * when the session has ended, the user is gone or disabled, or the role in the token is stale.
+ * when the session has ended, the user is gone or disabled, the user's credentials changed since
+ * the session started, or the role in the token is stale.
  */
 export async function loadCaller(claims: AccessClaims): Promise<Caller> {
   const row = await lookupSession(claims.sid)
   const user = row?.user[0]
   if (!row || !user || row.user_id.toHexString() !== claims.sub) throw unauthorized('The session has ended')
   if (user.disabled) throw unauthorized('The account is disabled')
+  if (credVersion(user) !== credVersion(row)) throw unauthorized('The session has ended')
   if (user.role !== claims.role) throw unauthorized('The session has ended')
   return { sid: claims.sid, user }
 }
@@ -172,6 +209,19 @@ export async function endSession(userId: string, sid: string): Promise<boolean> 
   const { sessions } = await collections()
   const { deletedCount } = await sessions.deleteOne({ _id: sid, user_id: new ObjectId(userId) })
   return deletedCount === 1
+}
+
+/**
+ * After a user changed their own password: the session they changed it from moves to the new
+ * credential version (only if it is still on the version the change was made from, so a session
+ * ended or outdated meanwhile stays so) and every other session ends.
+ */
+export async function keepOnlySession(userId: ObjectId, sid: string, from: number, to: number): Promise<void> {
+  const { sessions } = await collections()
+  await Promise.all([
+    sessions.updateOne({ _id: sid, user_id: userId, cred_version: versionIs(from) }, { $set: { cred_version: to } }),
+    endSessions(userId, sid),
+  ])
 }
 
 /** Ends every session of a user, or every one but `keep`. */

@@ -1,75 +1,146 @@
-// Brute-force limits on password guessing, per username and per client address, kept in
-// MongoDB so every function instance shares them. Windows are fixed (15 minutes from the first
-// failure) and expire through a TTL index, so nobody is locked out for good.
-import { collections } from './db.js'
-import { Problem, PROBLEM } from './problem.js'
+// Brute-force and flood limits, kept in MongoDB so every function instance shares them. Each
+// counter has a fixed window that starts with its first count and expires through a TTL index,
+// so nobody is locked out for good. Never stores a password or token: keys are ids, normalised
+// identifiers and addresses.
+//
+// - Per account (logins, and the current_password a user proves to change their credentials):
+//   every attempt is counted before its password is compared, by one atomic update that returns
+//   the new count, so a parallel burst gets at most LIMIT compares (contract, "Credentials and
+//   identity"; ASVS 2.2.1). The key is the account's id when the identifier resolves to one, so
+//   every spelling (case, NFKC variants, the email) counts together; an unknown identifier
+//   counts under its normalised form and behaves exactly like an account. A correct password
+//   clears the count. These counters live in the sessions collection (db.ts `attempts`): a
+//   successful login's session insert and the clearing go out as one update command.
+// - Per client address (logins): failures, counted after the compare and checked before it. Not
+//   atomic: a burst from one address may overshoot by its concurrency; the per-account limit
+//   above is the exact one.
+// - Reset requests (per account or identifier, and per address) and sign-ups (per address):
+//   every request is counted, atomically, before the work.
+import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
+import { collections, type CounterDoc, type SessionDoc } from './db.js'
+import { OAUTH, Problem, PROBLEM } from './problem.js'
 
-const WINDOW_MS = 15 * 60 * 1000
-export const LIMITS = { username: 5, ip: 50 } as const
+const MINUTE_MS = 60 * 1000
 
-export interface ThrottleKeys {
-  username: string
-  ip: string
+export const LIMITS = {
+  /** failed logins per account (or unknown identifier) and per address, per 15 minutes */
+  login: { account: 5, address: 50, windowMs: 15 * MINUTE_MS },
+  /** reset requests per account (or unknown identifier) and per address, per 15 minutes */
+  reset: { account: 5, address: 50, windowMs: 15 * MINUTE_MS },
+  /** sign-ups (ALLOW_SIGNUP=true) per address, per hour */
+  signup: { address: 10, windowMs: 60 * MINUTE_MS },
+} as const
+
+type Flow = 'login' | 'reset' | 'signup'
+
+/** The counter of an account, by id: every spelling of the account lands here. */
+export const accountKey = (flow: Flow, id: ObjectId) => `${flow}:acct:${id.toHexString()}`
+/** The counter of an identifier that names no account, in its normalised form. */
+export const identifierKey = (flow: Flow, identity: string) => `${flow}:id:${identity}`
+export const addressKey = (flow: Flow, ip: string) => `${flow}:ip:${ip}`
+
+/**
+ * Counts one against `id` and answers the counter after it, in one atomic update (an upsert with
+ * an update pipeline): a window that has ended, or was never started, starts again at 1.
+ */
+async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: number): Promise<CounterDoc> {
+  const now = new Date()
+  const live = { $gt: ['$expires_at', now] }
+  const doc = await coll.findOneAndUpdate(
+    { _id: id },
+    [
+      {
+        $set: {
+          count: { $cond: [live, { $add: ['$count', 1] }, 1] },
+          expires_at: { $cond: [live, '$expires_at', new Date(now.getTime() + windowMs)] },
+        },
+      },
+    ],
+    { upsert: true, returnDocument: 'after' },
+  )
+  return doc!
+}
+
+/** 429 with Retry-After until the latest of the given windows ends (RFC 6585 4). */
+export function tooMany(counters: CounterDoc[], detail: string): Problem {
+  const until = Math.max(...counters.map((c) => c.expires_at.getTime()))
+  const retryAfter = Math.max(1, Math.ceil((until - Date.now()) / 1000))
+  return new Problem(429, 'Too many requests', {
+    type: PROBLEM.tooManyRequests,
+    detail,
+    headers: { 'Retry-After': String(retryAfter) },
+    oauthError: OAUTH.invalidRequest,
+  })
+}
+
+// --- logins ------------------------------------------------------------------------------
+
+/** Counts a login attempt against its account (or unknown identifier), before the compare. */
+export async function countLoginAttempt(key: string): Promise<CounterDoc> {
+  const { attempts } = await collections()
+  return countIn(attempts, key, LIMITS.login.windowMs)
+}
+
+export const isLoginBlocked = (attempt: CounterDoc) => attempt.count > LIMITS.login.account
+
+/** Whether an address's failures (read before the compare) have reached its limit. */
+export const isAddressBlocked = (failures: CounterDoc | undefined): failures is CounterDoc =>
+  failures !== undefined && failures.expires_at > new Date() && failures.count >= LIMITS.login.address
+
+export async function readAddressFailures(ip: string): Promise<CounterDoc | undefined> {
+  const { counters } = await collections()
+  return (await counters.findOne({ _id: addressKey('login', ip) })) ?? undefined
+}
+
+/** Counts a wrong password against the address it came from (the account's count was made before). */
+export async function recordAddressFailure(ip: string): Promise<void> {
+  const { counters } = await collections()
+  await countIn(counters, addressKey('login', ip), LIMITS.login.windowMs)
 }
 
 /**
- * Which counters and limits to use. Defaults are the login's; another flow (password reset)
- * passes its own prefix so its counts never lock anyone out of logging in, and vice versa.
+ * The statement that clears an account's login attempts, for the sessions collection's bulk
+ * write that starts the session (sessions.ts createSession): a correct password ends the count.
+ * An update, not a delete, so that it travels in the same update command as the session upsert.
  */
-export interface ThrottleOptions {
-  prefix?: string
-  limits?: { username: number; ip: number }
+export function clearingAttempts(key: string): AnyBulkWriteOperation<SessionDoc> {
+  return { updateOne: { filter: { _id: key }, update: { $set: { count: 0 } as Partial<SessionDoc> } } }
 }
 
-const keyOf = (k: ThrottleKeys, prefix = 'login') => ({ user: `${prefix}:user:${k.username}`, ip: `${prefix}:ip:${k.ip}` })
-
-export interface ThrottleState {
-  /** True when the username already has failures in its window (a success then clears them). */
-  userHasFailures: boolean
+/** Clears an account's login attempts outside a login (a proven current_password, a completed reset). */
+export async function clearLoginAttempts(key: string): Promise<void> {
+  const { attempts } = await collections()
+  await attempts.updateOne({ _id: key }, { $set: { count: 0 } })
 }
 
-/** 429 with Retry-After when either limit is reached; one read. */
-export async function checkThrottle(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<ThrottleState> {
+// --- reset requests and sign-ups ---------------------------------------------------------
+
+/** Counts a reset request against its address (in parallel with the account lookup). */
+export async function countResetAddress(ip: string): Promise<CounterDoc> {
   const { counters } = await collections()
-  const ids = keyOf(keys, options.prefix)
-  const limits = options.limits ?? LIMITS
-  const now = new Date()
-  const docs = await counters.find({ _id: { $in: [ids.user, ids.ip] }, expires_at: { $gt: now } }).toArray()
-  const user = docs.find((d) => d._id === ids.user)
-  const ip = docs.find((d) => d._id === ids.ip)
-  const blocking = [user && user.count >= limits.username ? user : undefined, ip && ip.count >= limits.ip ? ip : undefined].filter((d) => d !== undefined)
-  if (blocking.length > 0) {
-    const until = Math.max(...blocking.map((d) => d.expires_at.getTime()))
-    const retryAfter = Math.max(1, Math.ceil((until - now.getTime()) / 1000))
-    throw new Problem(429, 'Too many requests', {
-      type: PROBLEM.tooManyRequests,
-      detail: 'Too many failed attempts; try again later',
-      headers: { 'Retry-After': String(retryAfter) },
-      oauthError: 'invalid_request',
-    })
-  }
-  return { userHasFailures: Boolean(user && user.count > 0) }
+  return countIn(counters, addressKey('reset', ip), LIMITS.reset.windowMs)
 }
 
-/** Counts a failure against both keys; one ordered bulk write (restart expired windows, then count). */
-export async function recordFailure(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<void> {
+/** Counts a reset request against its account, or its unknown identifier. */
+export async function countResetAccount(key: string): Promise<CounterDoc> {
   const { counters } = await collections()
-  const ids = keyOf(keys, options.prefix)
-  const now = new Date()
-  const fresh = new Date(now.getTime() + WINDOW_MS)
-  await counters.bulkWrite(
-    [
-      // A window that ended but that the TTL monitor has not removed yet starts again.
-      { updateMany: { filter: { _id: { $in: [ids.user, ids.ip] }, expires_at: { $lte: now } }, update: { $set: { count: 0, expires_at: fresh } } } },
-      { updateOne: { filter: { _id: ids.user }, update: { $inc: { count: 1 }, $setOnInsert: { expires_at: fresh } }, upsert: true } },
-      { updateOne: { filter: { _id: ids.ip }, update: { $inc: { count: 1 }, $setOnInsert: { expires_at: fresh } }, upsert: true } },
-    ],
-    { ordered: true },
+  return countIn(counters, key, LIMITS.reset.windowMs)
+}
+
+/**
+ * 429 past either reset limit. Every request is counted first, known account or not, so a 429
+ * says nothing about whether the account exists.
+ */
+export function assertResetLimits(perAddress: CounterDoc, perAccount: CounterDoc): void {
+  const blocking = [perAddress.count > LIMITS.reset.address && perAddress, perAccount.count > LIMITS.reset.account && perAccount].filter(
+    (c): c is CounterDoc => c !== false,
   )
+  if (blocking.length > 0) throw tooMany(blocking, 'Too many reset requests; try again later')
 }
 
-/** A correct password clears the username's failures (the address keeps its count). */
-export async function clearFailures(keys: ThrottleKeys, options: ThrottleOptions = {}): Promise<void> {
+/** Counts a sign-up from an address; 429 past 10 an hour (ALLOW_SIGNUP=true floods). */
+export async function countSignup(ip: string): Promise<void> {
   const { counters } = await collections()
-  await counters.deleteOne({ _id: keyOf(keys, options.prefix).user })
+  const perAddress = await countIn(counters, addressKey('signup', ip), LIMITS.signup.windowMs)
+  if (perAddress.count > LIMITS.signup.address) throw tooMany([perAddress], 'Too many sign-ups from this address; try again later')
 }

@@ -1,14 +1,26 @@
 // Users: create, find, list, change and delete, with the rules that hold on every route:
 // uniqueness settled by unique indexes, a user changing their own email or password proves
-// the current one, the last enabled admin stays, and changes that alter what a token may do
-// end the affected sessions at once. Never returns a password hash to a caller.
+// the current one, the last enabled admin stays (decided under the admins lock, on the user as
+// read under it), and changes that alter what a session was granted on (password, role,
+// disabling) move the user's credential version and end the affected sessions at once. Never
+// returns a password hash to a caller.
 import { ObjectId, type Filter } from 'mongodb'
+import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
 import { collections, type UserDoc } from './db.js'
-import { badRequest, conflict, forbidden, notFound, PROBLEM } from './problem.js'
+import { badRequest, conflict, forbidden, notFound, PROBLEM, unauthorized } from './problem.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { passwordProblems } from './password-policy.js'
-import { endSessions, type Caller } from './sessions.js'
-import { checkThrottle, recordFailure } from './throttle.js'
+import { endSessions, keepOnlySession, type Caller } from './sessions.js'
+import {
+  accountKey,
+  clearLoginAttempts,
+  countLoginAttempt,
+  isAddressBlocked,
+  isLoginBlocked,
+  readAddressFailures,
+  recordAddressFailure,
+  tooMany,
+} from './throttle.js'
 import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
@@ -66,10 +78,23 @@ export async function findUserByUsername(username: string): Promise<UserDoc | nu
   return users.findOne({ username: normalizeUsername(username) })
 }
 
-/** The account a login names: its username, or its email when the name has an @. */
+/**
+ * A login identifier in the one form every spelling of it shares: trimmed, NFKC, lower case
+ * (`ｄave`, `𝐝ave`, `DAVE` are all `dave`). Stored usernames and emails are in this form already.
+ */
+export function normalizeLogin(login: string): string {
+  return normalizeUsername(login.trim())
+}
+
+/** The user a normalised identifier names: by email when it has an @, else by username. */
+export function loginFilter(identity: string): Filter<UserDoc> {
+  return identity.includes('@') ? { email: identity } : { username: identity }
+}
+
+/** The account a login names, whatever its spelling. */
 export async function findUserForLogin(login: string): Promise<UserDoc | null> {
   const { users } = await collections()
-  return login.includes('@') ? users.findOne({ email: login.toLowerCase() }) : users.findOne({ username: normalizeUsername(login) })
+  return users.findOne(loginFilter(normalizeLogin(login)))
 }
 
 /** The named user, or 404 (callers check permission first, so 404 is only shown to the allowed). */
@@ -137,61 +162,94 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined)) {
     throw forbidden('Only an admin may change role or disabled')
   }
-  const emailChanges = change.email !== undefined && change.email !== target.email
-  if (self && (emailChanges || change.password !== undefined)) await proveCurrentPassword(target, change.current_password, meta)
+  const proves = self && ((change.email !== undefined && change.email !== target.email) || change.password !== undefined)
+  if (proves) await proveCurrentPassword(target, change.current_password, meta)
   if (change.password !== undefined) refusePolicy(change.password, { username: target.username, email: change.email ?? target.email })
+  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password)
 
-  const set: Partial<UserDoc> = { updated_at: new Date() }
+  const { user, set, before } = await writeChange(
+    target,
+    (current) => {
+      const set: Partial<UserDoc> = { updated_at: new Date() }
+      if (change.email !== undefined && change.email !== current.email) set.email = change.email
+      if (passwordHash !== undefined) set.password_hash = passwordHash
+      if (change.role !== undefined && change.role !== current.role) set.role = change.role
+      if (change.disabled !== undefined && change.disabled !== current.disabled) set.disabled = change.disabled
+      return set
+    },
+    // The password proven above must still be the current one when the change is written.
+    { touchesAccess: change.role !== undefined || change.disabled !== undefined, expectVersion: proves ? credVersion(target) : undefined },
+  )
+
+  // Tokens carry the role and a disabled user must be out at once: every session ends. A new
+  // password ends every other session; the one a user changed their own password from moves to
+  // the new version with it (contract), all of them when an admin set it.
+  if (set.role !== undefined || set.disabled === true) await endSessions(user._id)
+  else if (set.password_hash !== undefined && self) await keepOnlySession(user._id, caller.sid, credVersion(before), credVersion(user))
+  else if (set.password_hash !== undefined) await endSessions(user._id)
+
   const events: string[] = []
-  if (emailChanges) {
-    set.email = change.email
-    events.push('user.email_changed')
-  }
-  if (change.password !== undefined) {
-    set.password_hash = await hashPassword(change.password)
-    events.push('password.changed')
-  }
-  if (change.role !== undefined && change.role !== target.role) {
-    set.role = change.role
-    events.push('role.changed')
-  }
-  if (change.disabled !== undefined && change.disabled !== target.disabled) {
-    set.disabled = change.disabled
-    events.push(change.disabled ? 'user.disabled' : 'user.enabled')
-  }
-
-  const user = await writeChange(target, set)
-
-  // Tokens carry the role; a disabled user must be out at once; a new password ends the other
-  // sessions (all of them when an admin set it).
-  if (set.role !== undefined || set.disabled === true) await endSessions(target._id)
-  else if (set.password_hash !== undefined) await endSessions(target._id, self ? caller.sid : undefined)
+  if (set.email !== undefined) events.push('user.email_changed')
+  if (set.password_hash !== undefined) events.push('password.changed')
+  if (set.role !== undefined) events.push('role.changed')
+  if (set.disabled !== undefined) events.push(set.disabled ? 'user.disabled' : 'user.enabled')
   for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
   return user
 }
 
-/** Deletes a user and ends every session of theirs; the last enabled admin stays (409). */
+/**
+ * Deletes a user and ends every session of theirs; the last enabled admin stays (409). Under the
+ * admins lock, on the user as read under it: a user read as plain before may be an admin now.
+ */
 export async function deleteUser(target: UserDoc): Promise<void> {
   const { users } = await collections()
-  const remove = async () => {
-    const { deletedCount } = await users.deleteOne({ _id: target._id })
+  await withLock('admins', async () => {
+    const current = await users.findOne({ _id: target._id })
+    if (!current) throw notFound('No such user')
+    if (isEnabledAdmin(current)) await assertAnotherAdmin(current._id)
+    const { deletedCount } = await users.deleteOne({ _id: current._id })
     if (deletedCount === 0) throw notFound('No such user')
-  }
-  if (target.role === 'admin' && !target.disabled) await withLock('admins', async () => (await assertAnotherAdmin(target._id), remove()))
-  else await remove()
+  })
   await endSessions(target._id)
 }
 
-/** Writes a change; one that takes the admin role from an enabled admin holds the admins lock. */
-async function writeChange(target: UserDoc, set: Partial<UserDoc>): Promise<UserDoc> {
+const isEnabledAdmin = (u: UserDoc) => u.role === 'admin' && !u.disabled
+
+interface WriteOptions {
+  /** The change may set role or disabled: it runs under the admins lock, on the user read there. */
+  touchesAccess: boolean
+  /** Write only if the user is still on this credential version (a proven password still current). */
+  expectVersion?: number
+}
+
+/**
+ * Writes the fields `plan` derives from the user as it is. A change that may take the admin role
+ * from an enabled admin is decided under the admins lock on the user and the admin count read
+ * after acquiring it, never on a read made before (contract: three interleaved requests could
+ * otherwise leave no admin). A new password, a role change or disabling moves the credential
+ * version in the same update.
+ */
+async function writeChange(
+  target: UserDoc,
+  plan: (current: UserDoc) => Partial<UserDoc>,
+  options: WriteOptions,
+): Promise<{ user: UserDoc; set: Partial<UserDoc>; before: UserDoc }> {
   const apply = async () => {
     const { users } = await collections()
-    const updated = await users.findOneAndUpdate({ _id: target._id }, { $set: set }, { returnDocument: 'after' })
-    if (!updated) throw notFound('No such user')
-    return updated
+    const current = options.touchesAccess ? await users.findOne({ _id: target._id }) : target
+    if (!current) throw notFound('No such user')
+    const set = plan(current)
+    if (isEnabledAdmin(current) && (set.role === 'user' || set.disabled === true)) await assertAnotherAdmin(current._id)
+    const moves = set.password_hash !== undefined || set.role !== undefined || set.disabled === true
+    const filter: Filter<UserDoc> = { _id: current._id }
+    if (options.expectVersion !== undefined) filter.cred_version = versionIs(options.expectVersion)
+    const user = await users.findOneAndUpdate(filter, moves ? { $set: set, ...NEXT_VERSION } : { $set: set }, { returnDocument: 'after' })
+    if (user) return { user, set, before: current }
+    // The password proven for this request was changed meanwhile: the session it came from has ended.
+    if (options.expectVersion !== undefined) throw unauthorized('The session has ended')
+    throw notFound('No such user')
   }
-  const losesAdmin = target.role === 'admin' && !target.disabled && (set.role === 'user' || set.disabled === true)
-  return losesAdmin ? withLock('admins', async () => (await assertAnotherAdmin(target._id), apply())) : apply()
+  return options.touchesAccess ? withLock('admins', apply) : apply()
 }
 
 async function assertAnotherAdmin(except: ObjectId): Promise<void> {
@@ -200,18 +258,26 @@ async function assertAnotherAdmin(except: ObjectId): Promise<void> {
   if (others === 0) throw conflict('The last enabled admin cannot be deleted, demoted or disabled', PROBLEM.lastAdmin)
 }
 
+/**
+ * Checks a current_password like a login: the attempt counted against the account before the
+ * compare, a wrong one against the address too, a right one clearing the account's count.
+ */
 async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
   if (given === undefined) {
     throw badRequest('current_password: is required to change your email or password', [
       { path: 'current_password', message: 'is required to change your email or password' },
     ])
   }
-  const keys = { username: user.username, ip: meta.ip }
-  await checkThrottle(keys)
+  const key = accountKey('login', user._id)
+  const addressFailures = await readAddressFailures(meta.ip)
+  if (isAddressBlocked(addressFailures)) throw tooMany([addressFailures], 'Too many failed attempts; try again later')
+  const attempt = await countLoginAttempt(key)
+  if (isLoginBlocked(attempt)) throw tooMany([attempt], 'Too many failed attempts; try again later')
   if (!(await verifyPassword(given, user.password_hash))) {
-    await recordFailure(keys)
+    await recordAddressFailure(meta.ip)
     throw badRequest('current_password: is not correct', [{ path: 'current_password', message: 'is not correct' }])
   }
+  await clearLoginAttempts(key)
 }
 
 // --- batch import (scripts/seed-users.ts) ---------------------------------------------------
@@ -229,6 +295,7 @@ export function newUserDoc(input: { username: string; email: string; passwordHas
     disabled: false,
     created_at: now,
     updated_at: now,
+    cred_version: 0,
   }
 }
 
@@ -240,16 +307,22 @@ export interface ImportChange {
 
 /**
  * Applies an import's change to an existing user as an admin would: the last enabled admin
- * keeps the role (409), and a new password or role ends every session of the user (tokens
- * carry the role; a reset password must lock out whoever held the old one). 11000 when the
- * new email is taken.
+ * keeps the role (409), and a new password or role moves the credential version and ends every
+ * session of the user (tokens carry the role; a reset password must lock out whoever held the
+ * old one). 11000 when the new email is taken.
  */
 export async function applyImportChange(target: UserDoc, change: ImportChange): Promise<UserDoc> {
-  const set: Partial<UserDoc> = { updated_at: new Date() }
-  if (change.email !== undefined && change.email !== target.email) set.email = change.email
-  if (change.role !== undefined && change.role !== target.role) set.role = change.role
-  if (change.passwordHash !== undefined && change.passwordHash !== target.password_hash) set.password_hash = change.passwordHash
-  const user = await writeChange(target, set)
-  if (set.role !== undefined || set.password_hash !== undefined) await endSessions(target._id)
+  const { user, set } = await writeChange(
+    target,
+    (current) => {
+      const set: Partial<UserDoc> = { updated_at: new Date() }
+      if (change.email !== undefined && change.email !== current.email) set.email = change.email
+      if (change.role !== undefined && change.role !== current.role) set.role = change.role
+      if (change.passwordHash !== undefined && change.passwordHash !== current.password_hash) set.password_hash = change.passwordHash
+      return set
+    },
+    { touchesAccess: change.role !== undefined },
+  )
+  if (set.role !== undefined || set.password_hash !== undefined) await endSessions(user._id)
   return user
 }

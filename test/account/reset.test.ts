@@ -5,6 +5,7 @@ import { MongoClient, ObjectId } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN, login, newUser, startService, type Service, type Tokens } from '../helpers/service.js'
 import { startMailbox, tokenFrom, type Mailbox } from './mailbox.js'
+import { callFrom } from '../helpers/address.js'
 
 const RESET_URL_BASE = 'http://app.example/reset'
 
@@ -35,14 +36,16 @@ async function mailedToken(email: string): Promise<string> {
   return tokenFrom(await box.next(email))
 }
 
-async function withDb<T>(fn: (db: import('mongodb').Db) => Promise<T>): Promise<T> {
-  const client = new MongoClient(svc.env.MONGODB_URI!)
+async function withDbOf<T>(service: Service, fn: (db: import('mongodb').Db) => Promise<T>): Promise<T> {
+  const client = new MongoClient(service.env.MONGODB_URI!)
   try {
-    return await fn(client.db(svc.env.MONGODB_DB))
+    return await fn(client.db(service.env.MONGODB_DB))
   } finally {
     await client.close()
   }
 }
+
+const withDb = <T>(fn: (db: import('mongodb').Db) => Promise<T>) => withDbOf(svc, fn)
 
 describe('POST /api/auth/password-reset', () => {
   it.each([
@@ -85,6 +88,19 @@ describe('POST /api/auth/password-reset', () => {
     expect(limited.headers.get('content-type')).toBe('application/problem+json')
     // Logging in is not affected by reset requests.
     expect((await tryLogin(u.username, u.password)).status).toBe(200)
+  })
+
+  it('counts per account whatever the spelling: email, username, letter case and NFKC variants share one limit', async () => {
+    const u = await newUser(svc, adminToken)
+    const wide = String.fromCodePoint(u.username.codePointAt(0)! - 0x61 + 0xff41) + u.username.slice(1)
+    const spellings = [{ email: u.email }, { username: u.username }, { username: u.username.toUpperCase() }, { email: u.email.toUpperCase() }, { username: wide }]
+    for (const body of spellings) expect((await ask(body)).status, JSON.stringify(body)).toBe(202)
+    const sixth = await ask({ username: u.username })
+    expect(sixth.status).toBe(429)
+    expect(sixth.headers.get('retry-after')).toMatch(/^\d+$/)
+    // Five links went out for the five accepted requests, none for the refused one.
+    for (let i = 0; i < 5; i++) await box.next(u.email)
+    await expect(box.next(u.email, 300)).rejects.toThrow(/no mail/)
   })
 
   it.each([
@@ -148,8 +164,8 @@ describe('POST /api/auth/password-reset/confirm', () => {
     const now = Date.now()
     await withDb((db) =>
       db.collection('password_resets').insertMany([
-        { _id: sha256(expired) as unknown as ObjectId, user_id: new ObjectId(u.user.id), expires_at: new Date(now - 1000), created_at: new Date(now - 31 * 60_000) },
-        { _id: sha256(live) as unknown as ObjectId, user_id: new ObjectId(u.user.id), expires_at: new Date(now + 60_000), created_at: new Date(now) },
+        { _id: sha256(expired) as unknown as ObjectId, user_id: new ObjectId(u.user.id), email: u.email, cred_version: 0, expires_at: new Date(now - 1000), created_at: new Date(now - 31 * 60_000) },
+        { _id: sha256(live) as unknown as ObjectId, user_id: new ObjectId(u.user.id), email: u.email, cred_version: 0, expires_at: new Date(now + 60_000), created_at: new Date(now) },
       ]),
     )
     const res = await confirm(expired, 'Expired-but-str0ng')
@@ -208,6 +224,57 @@ describe('POST /api/auth/password-reset/confirm', () => {
     expect(events).toContainEqual(expect.objectContaining({ event: 'password.reset_requested', actor: null, user: u.username }))
     expect(events).toContainEqual(expect.objectContaining({ event: 'password.reset', actor: u.username, user: u.username }))
     expect(JSON.stringify(events)).not.toContain(token)
+  })
+})
+
+describe('a link dies when the email or the password changes', () => {
+  type Account = Awaited<ReturnType<typeof newUser>>
+  const CHANGES: { name: string; change: (u: Account, own: Tokens) => Promise<Response> }[] = [
+    {
+      name: 'the user changes their email (PATCH /api/users/me)',
+      change: (u, own) => svc.call('PATCH', '/api/users/me', { token: own.access_token, json: { email: `new-${u.email}`, current_password: u.password } }),
+    },
+    { name: 'an admin changes the email (PATCH)', change: (u) => svc.call('PATCH', `/api/users/${u.username}`, { token: adminToken, json: { email: `new-${u.email}` } }) },
+    {
+      name: 'the user changes their password (PATCH /api/users/me)',
+      change: (u, own) => svc.call('PATCH', '/api/users/me', { token: own.access_token, json: { password: 'Chosen-by-owner-77', current_password: u.password } }),
+    },
+    {
+      name: 'an admin sets the password (PUT)',
+      change: (u) => svc.call('PUT', `/api/users/${u.username}`, { token: adminToken, json: { email: u.email, password: 'Chosen-by-admin-77' } }),
+    },
+  ]
+
+  it.each(CHANGES)('mailed link, then $name: refused, and the account is as the change left it', async ({ change }) => {
+    const u = await newUser(svc, adminToken)
+    const own = await login(svc, u.username, u.password)
+    const token = await mailedToken(u.email)
+    expect((await change(u, own)).status).toBe(200)
+    const res = await confirm(token, 'Taken-over-passw0rd')
+    expect(res.status).toBe(400)
+    expect((await res.json()).errors[0].path).toBe('token')
+    expect((await tryLogin(u.username, 'Taken-over-passw0rd')).status).toBe(401)
+    // The link is spent: not even a second try after the change gets through.
+    expect((await confirm(token, 'Taken-over-passw0rd')).status).toBe(400)
+  })
+
+  it.each(CHANGES)('admin link, then $name: refused', async ({ change }) => {
+    const u = await newUser(svc, adminToken)
+    const own = await login(svc, u.username, u.password)
+    const link = await svc.call('POST', `/api/users/${u.username}/password-reset`, { token: adminToken })
+    const token = new URL(((await link.json()) as { reset_url: string }).reset_url).searchParams.get('token')!
+    expect((await change(u, own)).status).toBe(200)
+    expect((await confirm(token, 'Taken-over-passw0rd')).status).toBe(400)
+    expect((await tryLogin(u.username, 'Taken-over-passw0rd')).status).toBe(401)
+  })
+
+  it('a link issued after the change works', async () => {
+    const u = await newUser(svc, adminToken)
+    const changed = await svc.call('PATCH', `/api/users/${u.username}`, { token: adminToken, json: { email: `later-${u.email}` } })
+    expect(changed.status).toBe(200)
+    const token = await mailedToken(`later-${u.email}`)
+    expect((await confirm(token, 'After-the-change-1')).status).toBe(204)
+    expect((await tryLogin(u.username, 'After-the-change-1')).status).toBe(200)
   })
 })
 
@@ -270,7 +337,27 @@ describe('without SMTP_URL', () => {
     }
   })
 
-  it('a deployment answers 501 on the mail route; the admin link still works', async () => {
+  it('a deployment builds links from RESET_URL_BASE only, whatever Host and X-Forwarded-Host say', async () => {
+    const deployed = await startService({ NODE_ENV: 'production', SMTP_URL: `smtp://127.0.0.1:${box.port}`, RESET_URL_BASE, MAIL_FROM: 'auth@app.example' })
+    try {
+      const admin = (await login(deployed, ADMIN.username, ADMIN.password)).access_token
+      const u = await newUser(deployed, admin)
+      const forged = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }
+      const asked = await callFrom('127.0.0.1', `${deployed.url}/api/auth/password-reset`, 'POST', { json: { email: u.email }, headers: forged })
+      expect(asked.status).toBe(202)
+      const mail = await box.next(u.email)
+      expect(mail.text).toContain(`${RESET_URL_BASE}?token=`)
+      expect(mail.text).not.toContain('evil.example')
+
+      const link = await callFrom('127.0.0.1', `${deployed.url}/api/users/${u.username}/password-reset`, 'POST', { token: admin, headers: forged })
+      expect(link.status).toBe(200)
+      expect(((await link.json()) as { reset_url: string }).reset_url.startsWith(`${RESET_URL_BASE}?token=`)).toBe(true)
+    } finally {
+      await deployed.stop()
+    }
+  })
+
+  it('a deployment answers 501 on the mail route, and on the admin link route without RESET_URL_BASE', async () => {
     const deployed = await startService({ VERCEL: '1' })
     try {
       const admin = (await login(deployed, ADMIN.username, ADMIN.password)).access_token
@@ -279,8 +366,12 @@ describe('without SMTP_URL', () => {
       expect(res.status).toBe(501)
       expect(res.headers.get('content-type')).toBe('application/problem+json')
       expect((await res.json()).detail).toContain('SMTP_URL')
+      // Deployed, a link never takes its origin from the request: without RESET_URL_BASE, none is made.
       const link = await deployed.call('POST', `/api/users/${u.username}/password-reset`, { token: admin })
-      expect(link.status).toBe(200)
+      expect(link.status).toBe(501)
+      expect(link.headers.get('content-type')).toBe('application/problem+json')
+      expect((await link.json()).detail).toContain('RESET_URL_BASE')
+      expect(await withDbOf(deployed, (db) => db.collection('password_resets').countDocuments({}))).toBe(0)
     } finally {
       await deployed.stop()
     }

@@ -73,6 +73,22 @@ describe('POST /api/auth/login', () => {
     expect(right.status).toBe(429)
   })
 
+  it('takes at most three database round trips, and as many for a wrong password as for an unknown name (Server-Timing)', async () => {
+    const trips = (res: Response) => Number(/desc="(\d+) round trips"/.exec(res.headers.get('server-timing') ?? '')?.[1])
+    const u = await newUser(svc, adminToken)
+    const ok = await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })
+    expect(ok.status).toBe(200)
+    expect(trips(ok)).toBeLessThanOrEqual(3)
+    const wrong = await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: 'Wrong-guess-123' } })
+    const unknown = await svc.call('POST', '/api/auth/login', { json: { username: `nobody-${u.username}`, password: 'Wrong-guess-123' } })
+    expect([wrong.status, unknown.status]).toEqual([401, 401])
+    expect(trips(wrong)).toBeLessThanOrEqual(3)
+    expect(trips(unknown)).toBe(trips(wrong))
+    const tokens = (await ok.json()) as { access_token: string; refresh_token: string }
+    expect(trips(await svc.call('GET', '/api/users/me', { token: tokens.access_token }))).toBe(1)
+    expect(trips(await svc.call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } }))).toBeLessThanOrEqual(2)
+  })
+
   it('tells a disabled account so only after a correct password', async () => {
     const u = await newUser(svc, adminToken)
     const dis = await svc.call('PATCH', `/api/users/${u.username}`, { token: adminToken, json: { disabled: true } })
