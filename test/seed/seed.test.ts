@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import bcrypt from 'bcryptjs'
 import { MongoClient } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { loginsDuring, usable } from '../helpers/race.js'
 import { login, startService, type Service } from '../helpers/service.js'
 
 interface SeedResult {
@@ -165,6 +166,26 @@ describe('one user from flags', () => {
       expect((await service.call('GET', '/api/users/me', { token: fresh.access_token })).status).toBe(200)
     })
   })
+
+  it('--upsert of a password leaves no session started with the old one, however the logins straddle it', async () => {
+    const db = newDb()
+    const oldPassword = 'First-Passw0rd-528'
+    const args = ['--username', 'rita', '--email', 'rita@example.com', '--password-stdin']
+    expect((await seed(args, { db, stdin: oldPassword })).code).toBe(0)
+    await withService(db, async (service) => {
+      // One run: the CLI starts in a second or more, and every old-password pair of the whole
+      // time is checked, so the straddling logins are among a hundred or so.
+      const newPassword = 'Second-Passw0rd-615'
+      const { changed, pairs } = await loginsDuring(service, { username: 'rita', password: oldPassword }, () =>
+        seed([...args, '--upsert', '--json'], { db, stdin: `${newPassword}\n` }),
+      )
+      expect(changed.code, changed.stderr).toBe(0)
+      expect(json(changed)).toMatchObject({ updated: 1 })
+      const after = await usable(service, pairs)
+      expect(after.filter((s) => s.me !== 401 || s.refresh !== 400)).toEqual([])
+      expect((await login(service, 'rita', newPassword)).access_token).toBeTruthy()
+    })
+  }, 90_000)
 
   it.each([
     { name: 'an unknown flag', args: ['--frobnicate'], message: /Unknown option '--frobnicate'/ },
