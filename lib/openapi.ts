@@ -174,7 +174,8 @@ export const ROUTES: RouteEntry[] = [
         tag: 'auth',
         summary: 'Log in (OAuth 2.0 password grant)',
         description:
-          'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`. ' +
+          'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`; ' +
+          'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
           'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
           'Failed logins are limited per username (5 in 15 minutes) and per client address (50 in 15 minutes).',
         auth: 'none',
@@ -193,7 +194,8 @@ export const ROUTES: RouteEntry[] = [
         summary: 'Refresh (rotate) the token pair',
         description:
           'RFC 6749 6. The refresh token is single use: each call returns a new pair. Presenting an already-used one ends the whole session, ' +
-          'except shortly after its rotation (REFRESH_REUSE_INTERVAL), when it gets a fresh pair. A refused token gets 400 `invalid_grant`.',
+          'except shortly after its rotation (REFRESH_REUSE_INTERVAL), when it gets a fresh pair. A refused token gets 400 `invalid_grant`, as does a ' +
+          'session whose user\'s password, role or status changed since it started. A `grant_type` other than `refresh_token` gets 400 `unsupported_grant_type` (RFC 6749 5.2).',
         auth: 'none',
         body: { json: 'RefreshJson', form: 'RefreshForm' },
         ok: { status: 200, description: 'A new token pair', schema: 'TokenResponse', headers: ['Cache-Control', 'Pragma'] },

@@ -10,6 +10,7 @@ export const PROBLEM = {
   validation: 'urn:problem:validation',
   unauthorized: 'urn:problem:unauthorized',
   invalidGrant: 'urn:problem:invalid-grant',
+  unsupportedGrantType: 'urn:problem:unsupported-grant-type',
   forbidden: 'urn:problem:forbidden',
   notFound: 'urn:problem:not-found',
   methodNotAllowed: 'urn:problem:method-not-allowed',

@@ -62,7 +62,9 @@ const oauthExtras = {
   client_secret: v.optional(v.string()),
 }
 
-export const LoginJson = strict({ username: Login, password: GivenPassword })
+// grant_type is optional in both bodies; any other value than the endpoint's is answered
+// unsupported_grant_type before these schemas run (grants.ts).
+export const LoginJson = strict({ grant_type: v.optional(v.literal('password', 'must be password')), username: Login, password: GivenPassword })
 export const LoginForm = strict({
   grant_type: v.optional(v.literal('password', 'must be password')),
   username: Login,
@@ -71,7 +73,7 @@ export const LoginForm = strict({
 })
 
 const RefreshToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(512, 'is too long'))
-export const RefreshJson = strict({ refresh_token: RefreshToken })
+export const RefreshJson = strict({ grant_type: v.optional(v.literal('refresh_token', 'must be refresh_token')), refresh_token: RefreshToken })
 export const RefreshForm = strict({
   grant_type: v.literal('refresh_token', 'must be refresh_token'),
   refresh_token: RefreshToken,

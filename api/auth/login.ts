@@ -2,12 +2,14 @@ import { route, readBody, parse, send, currentRequest } from '../../lib/http.js'
 import { LoginForm, LoginJson } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
+import { assertGrantType } from '../../lib/grants.js'
 
 // OAuth2 password grant (RFC 6749 4.3): JSON or form body; `username` may be the email.
 export default route(
   {
     POST: async (req, res) => {
       const body = await readBody(req)
+      assertGrantType(body, 'password')
       const input = body.kind === 'form' ? parse(LoginForm, body.value, OAUTH.invalidRequest) : parse(LoginJson, body.value ?? {}, OAUTH.invalidRequest)
       const ctx = currentRequest()!
       const pair = await passwordGrant(input.username, input.password, { ip: ctx.ip, userAgent: ctx.userAgent })

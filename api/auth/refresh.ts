@@ -2,12 +2,14 @@ import { route, readBody, parse, send, currentRequest, setCaller, recordEvent } 
 import { RefreshForm, RefreshJson } from '../../lib/schemas.js'
 import { rotateRefreshToken } from '../../lib/sessions.js'
 import { OAUTH } from '../../lib/problem.js'
+import { assertGrantType } from '../../lib/grants.js'
 
 // Refresh grant (RFC 6749 6): rotates the refresh token; a reused one ends the session.
 export default route(
   {
     POST: async (req, res) => {
       const body = await readBody(req)
+      assertGrantType(body, 'refresh_token')
       const input = body.kind === 'form' ? parse(RefreshForm, body.value, OAUTH.invalidRequest) : parse(RefreshJson, body.value ?? {}, OAUTH.invalidRequest)
       const ctx = currentRequest()!
       const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {

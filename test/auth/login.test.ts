@@ -105,7 +105,6 @@ describe('POST /api/auth/login', () => {
     { name: 'operator object', init: { headers: { 'content-type': 'application/json' }, body: '{"username":{"$ne":null},"password":"x"}' }, status: 400 },
     { name: 'unknown JSON field', init: { headers: { 'content-type': 'application/json' }, body: '{"username":"a","password":"b","admin":true}' }, status: 400 },
     { name: 'unknown form field', init: { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=a&password=b&role=admin' }, status: 400 },
-    { name: 'wrong grant_type', init: { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&username=a&password=b' }, status: 400 },
     { name: 'text body', init: { headers: { 'content-type': 'text/plain' }, body: 'username=a' }, status: 415 },
     { name: 'body over 16 KiB', init: { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'a', password: 'x'.repeat(17_000) }) }, status: 413 },
   ])('refuses $name with $status problem+json', async ({ init, status }) => {
@@ -115,6 +114,34 @@ describe('POST /api/auth/login', () => {
     const body = await res.json()
     expect(body.status).toBe(status)
     if (status === 400) expect(body.error).toBe('invalid_request')
+  })
+
+  it.each([
+    { name: 'form client_credentials', form: { grant_type: 'client_credentials' } },
+    { name: 'form refresh_token', form: { grant_type: 'refresh_token' } },
+    { name: 'JSON authorization_code', json: { grant_type: 'authorization_code' } },
+  ])('answers another grant_type ($name) with 400 unsupported_grant_type (RFC 6749 5.2), counting nothing', async ({ form, json }) => {
+    const u = await newUser(svc, adminToken)
+    for (let i = 0; i < 6; i++) {
+      const res = form
+        ? await svc.call('POST', '/login', { form: { ...form, username: u.username, password: 'Wrong-guess-123' } })
+        : await svc.call('POST', '/api/auth/login', { json: { ...json, username: u.username, password: 'Wrong-guess-123' } })
+      expect(res.status).toBe(400)
+      expect(res.headers.get('content-type')).toBe('application/problem+json')
+      const body = await res.json()
+      expect(body).toMatchObject({ status: 400, error: 'unsupported_grant_type', errors: [{ path: 'grant_type' }] })
+    }
+    // Six refused requests were no attempts: the account is not locked.
+    expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })).status).toBe(200)
+  })
+
+  it('takes grant_type=password in a JSON body too, and still refuses a malformed grant_type as invalid_request', async () => {
+    const u = await newUser(svc, adminToken)
+    const ok = await svc.call('POST', '/api/auth/login', { json: { grant_type: 'password', username: u.username, password: u.password } })
+    expect(ok.status).toBe(200)
+    const bad = await svc.call('POST', '/api/auth/login', { json: { grant_type: 7, username: u.username, password: u.password } })
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).error).toBe('invalid_request')
   })
 
   it('answers other methods with 405 and Allow', async () => {

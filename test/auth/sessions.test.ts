@@ -79,6 +79,23 @@ describe('POST /api/auth/refresh', () => {
     expect(f.status).toBe(200)
   })
 
+  it.each([
+    { name: 'form password', form: { grant_type: 'password' } },
+    { name: 'form client_credentials', form: { grant_type: 'client_credentials' } },
+    { name: 'JSON password', json: { grant_type: 'password' } },
+  ])('answers another grant_type ($name) with 400 unsupported_grant_type, and the token is not spent', async ({ form, json }) => {
+    const u = await newUser(svc, adminToken)
+    const t = await login(svc, u.username, u.password)
+    const res = form
+      ? await svc.call('POST', '/refresh', { form: { ...form, refresh_token: t.refresh_token } })
+      : await svc.call('POST', '/api/auth/refresh', { json: { ...json, refresh_token: t.refresh_token } })
+    expect(res.status).toBe(400)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(await res.json()).toMatchObject({ status: 400, error: 'unsupported_grant_type' })
+    // Read back: the refresh token still rotates, once.
+    expect((await refresh(svc, t)).status).toBe(200)
+  })
+
   it('within the reuse interval, a used refresh token gets a fresh pair and the session lives', async () => {
     const u = await newUser(svc, adminToken)
     const t = await login(svc, u.username, u.password)
