@@ -177,7 +177,8 @@ export const ROUTES: RouteEntry[] = [
           'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`; ' +
           'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
           'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
-          'Failed logins are limited per username (5 in 15 minutes) and per client address (50 in 15 minutes).',
+          'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
+          'and per client address (50 in 15 minutes).',
         auth: 'none',
         body: { json: 'LoginJson', form: 'LoginForm' },
         ok: { status: 200, description: 'A new session\'s token pair', schema: 'TokenResponse', headers: ['Cache-Control', 'Pragma'] },
@@ -243,7 +244,9 @@ export const ROUTES: RouteEntry[] = [
         summary: 'Ask for a password reset link',
         description:
           'Give `email` or `username`. Always 202 with the same body, after the same work, whether or not the account exists; a single-use link (30 minutes) is mailed when it does. ' +
-          'Limited per address and per account (429). 501 where the deployment sends no mail (no SMTP_URL): an admin can then make a link with POST /api/users/{username}/password-reset.',
+          'Limited per address and per account whatever the spelling (429). The link dies when the email or password changes. ' +
+          '501 where the deployment sends no mail (no SMTP_URL) or has no RESET_URL_BASE (links never take their origin from the request): ' +
+          'an admin can then make a link with POST /api/users/{username}/password-reset.',
         auth: 'none',
         body: { json: 'PasswordResetRequest' },
         ok: { status: 202, description: 'Accepted', schema: 'PasswordResetAccepted' },
@@ -271,11 +274,12 @@ export const ROUTES: RouteEntry[] = [
       POST: {
         tag: 'users',
         summary: 'Create a user',
-        description: 'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token.',
+        description:
+          'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After).',
         auth: 'bearer-or-anonymous',
         body: { json: 'CreateUser' },
         ok: { status: 201, description: 'Created', schema: 'PublicUser', headers: ['Location'] },
-        errors: [403, 409],
+        errors: [403, 409, 429],
       },
       GET: {
         tag: 'users',
@@ -358,11 +362,13 @@ export const ROUTES: RouteEntry[] = [
       POST: {
         tag: 'password reset',
         summary: 'Make a reset link for a user (admin)',
-        description: 'For deployments without mail: hand the link to the user over a trusted channel. Takes no fields (an empty body or `{}`). A disabled account gets no link (409).',
+        description:
+          'For deployments without mail: hand the link to the user over a trusted channel. Takes no fields (an empty body or `{}`). A disabled account gets no link (409). ' +
+          'The link dies when the user\'s email or password changes. Deployed, links are built from RESET_URL_BASE only, never from the request: without it, 501.',
         auth: 'bearer',
         body: { json: 'AdminPasswordReset', optional: true },
         ok: { status: 200, description: 'A single-use link', schema: 'PasswordResetLink' },
-        errors: [403, 404, 409],
+        errors: [403, 404, 409, 501],
       },
     },
   },
@@ -461,9 +467,9 @@ const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?:
   409: { name: 'Conflict', description: 'Username or email taken; the last-admin rule; a concurrent change' },
   413: { name: 'PayloadTooLarge', description: `Body over ${BODY_LIMIT_BYTES} bytes` },
   415: { name: 'UnsupportedMediaType', description: 'A content type the route does not take' },
-  429: { name: 'TooManyRequests', description: 'Too many failed logins for that username or from that client', headers: ['Retry-After'] },
+  429: { name: 'TooManyRequests', description: 'Too many failed logins for that account or from that client, reset requests, or sign-ups from that client', headers: ['Retry-After'] },
   500: { name: 'InternalError', description: 'Something went wrong on our side (details only in the log)' },
-  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (e.g. no mail for password resets)' },
+  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (no SMTP_URL or RESET_URL_BASE for password resets)' },
   503: { name: 'ServiceUnavailable', description: 'The database cannot be reached', headers: ['Retry-After'] },
 }
 

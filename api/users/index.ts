@@ -4,6 +4,7 @@ import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery } from '../../lib/schemas.js'
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
+import { countSignup } from '../../lib/throttle.js'
 
 export default route(
   {
@@ -13,7 +14,10 @@ export default route(
       const caller = open && !req.headers.authorization ? undefined : await requireUser(req)
       if (caller && !isAdmin(caller) && !open) throw forbidden('This needs the admin role')
       const input = parse(CreateUser, await readJson(req))
-      if (!(caller && isAdmin(caller)) && input.role !== 'user') throw forbidden('Only an admin may create an admin')
+      const byAdmin = caller !== undefined && isAdmin(caller)
+      if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
+      // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
+      if (!byAdmin) await countSignup(currentRequest()!.ip)
       const user = await createUser(input)
       recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
       send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })

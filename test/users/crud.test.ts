@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callFrom, freshAddress } from '../helpers/address.js'
 import { ADMIN, login, newUser, startService, startWithAdmin, type Service } from '../helpers/service.js'
 
 let svc: Service
@@ -172,5 +174,26 @@ describe('open sign-up (ALLOW_SIGNUP=true)', () => {
     expect((await ok.json()).role).toBe('user')
     const admin = await open.call('POST', '/users/', { json: { username: 'signup-admin', email: 'signup-admin@example.com', password: 'Joiner-passw0rd-1', role: 'admin' } })
     expect(admin.status).toBe(403)
+  })
+
+  it('limits sign-ups to 10 an hour per client address: of a parallel flood of 15, 10 get 201 and 5 get 429, creating nothing', async () => {
+    const from = freshAddress()
+    const tag = randomBytes(3).toString('hex')
+    const body = (i: number) => ({ username: `flood-${tag}-${i}`, email: `flood-${tag}-${i}@example.com`, password: 'Joiner-passw0rd-1' })
+    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => callFrom(from, `${open.url}/api/users`, 'POST', { json: body(i) })))
+    expect(answers.map((r) => r.status).sort()).toEqual([...Array(10).fill(201), ...Array(5).fill(429)])
+    for (const refused of answers.filter((r) => r.status === 429)) {
+      expect(refused.headers.get('content-type')).toBe('application/problem+json')
+      const retry = Number(refused.headers.get('retry-after'))
+      expect(retry).toBeGreaterThan(0)
+      expect(retry).toBeLessThanOrEqual(3600)
+    }
+    // Read back: exactly the ten answered 201 exist.
+    const admin = (await login(open, ADMIN.username, ADMIN.password)).access_token
+    const page = await open.call('GET', `/api/users?q=flood-${tag}&limit=100`, { token: admin })
+    expect((await page.json()).items).toHaveLength(10)
+    // Another address may still sign up, and an admin from the flooded one may still create users.
+    expect((await callFrom(freshAddress(), `${open.url}/api/users`, 'POST', { json: body(20) })).status).toBe(201)
+    expect((await callFrom(from, `${open.url}/api/users`, 'POST', { json: body(21), token: admin })).status).toBe(201)
   })
 })
