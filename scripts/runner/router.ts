@@ -56,6 +56,18 @@ function withClientQuery(location: string, clientQuery: URLSearchParams): string
   return path + (qs ? `?${qs}` : '') + hash
 }
 
+/**
+ * A redirect written as a path of this site stays on it. A captured part of the request path can
+ * begin with a slash (`/.//evil.com/a.html` is `//evil.com/a.html` once the dot segment goes, and
+ * cleanUrls' `/$1` then makes `//evil.com/a`), and a Location of `//host/...` or `/\host/...` is
+ * another origin to a browser (an open redirect, CWE-601): the leading slashes collapse to one.
+ * A destination vercel.json itself writes as absolute or protocol-relative is left as written.
+ */
+export function sameSiteLocation(destination: string, location: string): string {
+  if (!destination.startsWith('/') || /^[/\\]{2}/.test(destination)) return location
+  return location.replace(/^[/\\]+/, '/')
+}
+
 export function resolveRoute(
   pathname: string,
   facts: RequestFacts,
@@ -67,7 +79,7 @@ export function resolveRoute(
     const captures = rule.matcher.match(pathname, facts)
     if (!captures) continue
     if (rule.kind === 'redirect') {
-      const location = withClientQuery(fillTemplate(rule.destination, captures), facts.query)
+      const location = withClientQuery(sameSiteLocation(rule.destination, fillTemplate(rule.destination, captures)), facts.query)
       return { kind: 'redirect', status: rule.status, location }
     }
     for (const { key, value } of rule.headers) {

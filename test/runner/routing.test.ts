@@ -1,6 +1,7 @@
 // The local runner routes like Vercel: files under api/, index files, [param] segments,
 // vercel.json redirects, headers and rewrites, cleanUrls, 404. Uses the database-free fixture
 // app in test/fixtures/runner-app.
+import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRunner, type Runner } from '../../scripts/runner/index.js'
@@ -161,6 +162,31 @@ describe('cleanUrls', () => {
     const res = await get(path)
     expect(res.status).toBe(308)
     expect(res.headers.get('location')).toBe(location)
+  })
+})
+
+describe('redirects never leave the site', () => {
+  /** A request with its path sent exactly as written (fetch would normalise it first). */
+  function rawGet(path: string): Promise<{ status: number; location: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const req = request(runner.url, { path, method: 'GET' }, (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  it.each([
+    { path: '/.//evil.com/a.html', location: '/evil.com/a' },
+    { path: '/.///evil.com/a.html', location: '/evil.com/a' },
+    { path: '/./%2F/evil.com/index', location: '/%2F/evil.com' },
+  ])('$path redirects to the path $location, never to another host', async ({ path, location }) => {
+    const res = await rawGet(path)
+    expect(res.status).toBe(308)
+    expect(res.location).toBe(location)
+    expect(res.location).not.toMatch(/^[/\\]{2}/)
   })
 })
 
