@@ -97,7 +97,7 @@ type SchemaName = keyof typeof SCHEMAS
 
 // typeMode 'input' describes what a client may send (the conversion stops at a transform, so
 // ListUsersQuery's `limit` stays the string it is on the wire); errorMode 'ignore' drops what JSON
-// Schema cannot say (v.check: the 72-byte rule, "me" is reserved), which descriptions cover.
+// Schema cannot say (v.check: the 72-byte rule, the reserved names), which descriptions cover.
 const CONVERSION: ConversionConfig = { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' }
 
 /** components.schemas: every named schema, nested ones as $refs to their own entry. */
@@ -107,7 +107,10 @@ function componentSchemas(): Record<string, Json> {
   // The input type of Username ends at its normalizing transform; show the rules of the stored
   // form instead, and say that they apply after normalization.
   const rules = withoutDialect(toJsonSchema(S.Username, { ...CONVERSION, typeMode: 'ignore' }) as Json)
-  defs.Username = { ...rules, description: 'Trimmed, NFKC-normalized and lower-cased before these rules apply; "me" is reserved' }
+  defs.Username = {
+    ...rules,
+    description: 'Trimmed, NFKC-normalized and lower-cased before these rules apply; "me" and "index" (alone or with .ts, .tsx, .js, .mjs or .cjs) are reserved',
+  }
   return defs
 }
 

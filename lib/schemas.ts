@@ -18,6 +18,12 @@ export function normalizeUsername(value: string): string {
   return value.normalize('NFKC').toLowerCase()
 }
 
+// Names whose /users/<name> path a function file answers instead of the [username] route:
+// api/users/me.ts and api/users/index.ts, also reached with their extension (`/api/users/me.ts`)
+// as Vercel serves a function's file path. vercel.json has no cleanUrls (README), so no other
+// name is redirected away (`index` and `*.html` were, with it).
+const RESERVED_USERNAME = /^(?:me|index)(?:\.(?:ts|tsx|js|mjs|cjs))?$/
+
 export const Username = v.pipe(
   v.string('must be a string'),
   v.trim(),
@@ -25,7 +31,7 @@ export const Username = v.pipe(
   v.minLength(3, 'must be 3 to 32 characters'),
   v.maxLength(32, 'must be 3 to 32 characters'),
   v.regex(/^[a-z0-9._-]+$/, 'may contain only a-z, 0-9, dot, underscore and hyphen'),
-  v.check((s) => s !== 'me', '"me" is reserved'),
+  v.check((s) => !RESERVED_USERNAME.test(s), 'is reserved ("me" and "index" are paths of the API)'),
   v.metadata({ examples: ['alice'] }),
 )
 

@@ -57,6 +57,11 @@ describe('creating users', () => {
     { name: 'the username as password', body: { ...valid, password: 'valid-name-1' }, path: 'password' },
     { name: 'an unknown role', body: { ...valid, role: 'root' }, path: 'role' },
     { name: 'the reserved name me', body: { ...valid, username: 'me' }, path: 'username' },
+    // /users/index and /api/users/index are the list (api/users/index.ts), /users/me.ts is me.ts.
+    { name: 'the reserved name index', body: { ...valid, username: 'index' }, path: 'username' },
+    { name: 'the reserved name INDEX (normalised)', body: { ...valid, username: 'INDEX' }, path: 'username' },
+    { name: 'the reserved name me.ts', body: { ...valid, username: 'me.ts' }, path: 'username' },
+    { name: 'the reserved name index.js', body: { ...valid, username: 'index.js' }, path: 'username' },
     { name: 'a __proto__ key', raw: '{"username":"valid-name","email":"valid@example.com","password":"Sturdy-passw0rd-123","__proto__":{"role":"admin"},"constructor":{"x":1}}', path: '__proto__' },
   ])('refuses $name with 400 naming $path, and creates nothing', async ({ body, raw, path }) => {
     const res = await svc.fetch('/api/users', {
@@ -70,6 +75,23 @@ describe('creating users', () => {
     expect(problem.type).toBe('urn:problem:validation')
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path)
     expect((await get('/api/users/valid-name')).status).toBe(404)
+  })
+})
+
+describe('usernames with a dot', () => {
+  it.each(['index.html', 'page.html', 'index.htm', 'me.smith'])('%s is served at its own path, short and long (no cleanUrls redirect)', async (username) => {
+    const created = await svc.call('POST', '/api/users', {
+      token: adminToken,
+      json: { username, email: `${username.replace(/\./g, '-')}@example.com`, password: 'Dotted-passw0rd-77' },
+    })
+    expect(created.status).toBe(201)
+    for (const path of [`/users/${username}`, `/api/users/${username}`]) {
+      const res = await svc.fetch(path, { headers: { authorization: `Bearer ${adminToken}` }, redirect: 'manual' })
+      expect(res.status, path).toBe(200)
+      expect((await res.json()).username).toBe(username)
+    }
+    const patched = await svc.call('PATCH', `/users/${username}`, { token: adminToken, json: { disabled: true } })
+    expect(patched.status).toBe(200)
   })
 })
 
