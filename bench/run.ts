@@ -32,6 +32,9 @@ Options:
   --no-cold        skip the cold-start figures
   --no-db          skip bench/db.ts (runDbBench, about 20 s; on by default, off with --quick)
   --with-seed      also run bench/seed.ts (runSeedBench on 400 rows; bcrypt-bound, about a minute)
+  --with-reset     also run bench/reset-timing.ts: reset requests for existing vs unknown accounts,
+                   200 interleaved pairs (50 with --quick), median and p90 with database time
+                   (about 20 s; alone: node --import tsx bench/reset-timing.ts --pairs 200)
   --help           show this help
 `
 
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
         'no-db': { type: 'boolean', default: false },
         'with-db': { type: 'boolean', default: false },
         'with-seed': { type: 'boolean', default: false },
+        'with-reset': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -354,7 +358,14 @@ async function main(): Promise<void> {
   // default 10k rows at cost 10 take many minutes on two cores), so it runs only when asked, on
   // a few hundred rows, enough for a rate.
   const extra: Record<string, unknown> = {}
-  const others = [
+  const formatted: Record<string, string> = {}
+  const others: {
+    name: string
+    file: string
+    on: boolean
+    run: (mod: Record<string, unknown>) => Promise<unknown>
+    format?: (mod: Record<string, unknown>, figures: unknown) => string
+  }[] = [
     { name: 'db', file: 'bench/db.ts', on: values['with-db'] || (!quick && !values['no-db']), run: (mod: Record<string, unknown>) => (mod.runDbBench as () => Promise<unknown>)() },
     {
       name: 'seed',
@@ -362,16 +373,25 @@ async function main(): Promise<void> {
       on: values['with-seed'],
       run: (mod: Record<string, unknown>) => (mod.runSeedBench as (rows: number) => Promise<unknown>)(quick ? 100 : 400),
     },
+    {
+      name: 'reset',
+      file: 'bench/reset-timing.ts',
+      on: values['with-reset'],
+      run: (mod: Record<string, unknown>) => (mod.runResetTimingBench as (pairs: number) => Promise<unknown>)(quick ? 50 : 200),
+      format: (mod: Record<string, unknown>, figures: unknown) => (mod.formatResetTiming as (f: unknown) => string)(figures),
+    },
   ]
   for (const other of others) {
     const file = join(ROOT, other.file)
     if (!existsSync(file)) extra[other.name] = 'absent'
-    else if (!other.on) extra[other.name] = other.name === 'db' ? 'skipped (--quick or --no-db; --with-db runs it)' : 'skipped (pass --with-seed; too long for the 3-minute budget of a default run)'
+    else if (!other.on) extra[other.name] = other.name === 'db' ? 'skipped (--quick or --no-db; --with-db runs it)' : `skipped (pass --with-${other.name}; too long for the 3-minute budget of a default run)`
     else {
       step(`${other.file}`)
       const t = performance.now()
-      const figures = await other.run((await import(pathToFileURL(file).href)) as Record<string, unknown>)
+      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+      const figures = await other.run(mod)
       extra[other.name] = { figures, seconds: Math.round((performance.now() - t) / 100) / 10 }
+      if (other.format) formatted[other.name] = other.format(mod, figures)
     }
   }
 
@@ -444,7 +464,7 @@ async function main(): Promise<void> {
   }
   for (const [name, value] of Object.entries(extra)) {
     out.push('')
-    out.push(`${name} benchmark: ${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}`)
+    out.push(formatted[name] ?? `${name} benchmark: ${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}`)
   }
   const totalS = (performance.now() - started) / 1000
   out.push('')
