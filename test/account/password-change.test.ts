@@ -13,7 +13,8 @@ let svc: Service
 let adminToken: string
 
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  // The admin link route needs RESET_URL_BASE where the service runs as deployed (prebuilt lane).
+  ;({ svc, adminToken } = await startWithAdmin({ RESET_URL_BASE: 'http://app.example/reset' }))
 })
 afterAll(() => svc?.stop())
 
