@@ -253,10 +253,14 @@ export function truncateIp(ip: string): string {
   return 'unknown'
 }
 
-export async function listSessions(userId: ObjectId, currentSid?: string): Promise<SessionView[]> {
+/**
+ * The user's live sessions, newest first. A session left on an older credential version (a
+ * login that straddled a password change) is refused on use, so it is not listed as live either.
+ */
+export async function listSessions(user: Pick<UserDoc, '_id' | 'cred_version'>, currentSid?: string): Promise<SessionView[]> {
   const { sessions } = await collections()
   const docs = await sessions
-    .find({ user_id: userId, expires_at: { $gt: new Date() } }, { projection: { refresh_hash: 0, recent: 0 } })
+    .find({ user_id: user._id, expires_at: { $gt: new Date() }, cred_version: versionIs(credVersion(user)) }, { projection: { refresh_hash: 0, recent: 0 } })
     .sort({ created_at: -1 })
     .limit(200)
     .toArray()

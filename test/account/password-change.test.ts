@@ -87,6 +87,9 @@ describe('a password change ends every session started with the old password', (
 
       const ownMe = await svc.call('GET', '/api/users/me', { token: own.access_token })
       expect(ownMe.status).toBe(keepsOwn ? 200 : 401)
+      // Nor are they listed as live: only the session the user changed their password from.
+      const listed = await svc.call('GET', `/api/users/${u.username}/sessions`, { token: adminToken })
+      expect(((await listed.json()) as { items: { id: string }[] }).items.map((x) => x.id)).toEqual(keepsOwn ? [sidOf(own)] : [])
       // The new password works (first: a success clears the failures the loops' last logins
       // counted), the old one is refused.
       expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password } })).status).toBe(200)

@@ -7,7 +7,7 @@ export default route(
   {
     GET: async (req, res) => {
       const caller = await requireUser(req)
-      send(res, 200, { items: await listSessions(caller.user._id, caller.sid) })
+      send(res, 200, { items: await listSessions(caller.user, caller.sid) })
     },
   },
   { name: '/api/auth/sessions' },

@@ -10,7 +10,7 @@ export default route(
     GET: async (req, res) => {
       const caller = await requireAdmin(req)
       const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-      send(res, 200, { items: await listSessions(user._id, caller.sid) })
+      send(res, 200, { items: await listSessions(user, caller.sid) })
     },
     DELETE: async (req, res) => {
       await requireAdmin(req)
