@@ -27,7 +27,7 @@ const confirm = (token: string, new_password: string) => svc.call('POST', '/api/
 const me = (t: Tokens) => svc.call('GET', '/api/users/me', { token: t.access_token })
 const tryLogin = (username: string, password: string) => svc.call('POST', '/api/auth/login', { json: { username, password } })
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url')
-const roundTrips = (res: Response) => /"(\d+) round trips"/.exec(res.headers.get('server-timing') ?? '')?.[1]
+const roundTrips = (res: Response) => /"(\d+) round trips?"/.exec(res.headers.get('server-timing') ?? '')?.[1]
 
 /** A reset token for the user, by the mail route. */
 async function mailedToken(email: string): Promise<string> {
