@@ -2,6 +2,7 @@
 // Dev tooling only; never imported by api/ or lib/.
 import { parseArgs } from 'node:util'
 import { startEmbeddedMongo } from './embedded-mongo/index.js'
+import { loadLocalEnv } from './local-env.js'
 
 const HELP = `Usage: npm run db -- [options]
 
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP)
     return
   }
+  loadLocalEnv()
   const port = values.port === undefined ? 27017 : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
   const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? '.data'

@@ -1,7 +1,7 @@
 // `npm run dev`: the local stand-in for `vercel dev` (which needs a login and the internet).
 // Loads .env, starts the embedded database when no MONGODB_URI is given, makes sure an admin
 // exists, then serves api/ with the local runner. Local tooling only; never imported by api/ or lib/.
-import dotenv from 'dotenv'
+import { loadLocalEnv } from './local-env.js'
 import type { Runner } from './runner/index.js'
 
 const HELP = `Usage: npm run dev
@@ -25,10 +25,9 @@ async function main(): Promise<void> {
     process.stdout.write(HELP)
     return
   }
-  // quiet: stdout carries the Ready line and the functions' JSON logs, nothing else.
-  dotenv.config({ quiet: true, override: false })
+  loadLocalEnv()
 
-  const port = process.env.PORT === undefined || process.env.PORT === '' ? 3000 : Number(process.env.PORT)
+  const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT)
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid PORT ${process.env.PORT}`)
 
   // A function that rejects after answering would kill a plain Node process; on Vercel it only

@@ -8,7 +8,6 @@ import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import bcrypt from 'bcryptjs'
-import dotenv from 'dotenv'
 import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, type Collection, type WriteError } from 'mongodb'
 import { ConfigError, getConfig } from '../lib/config.js'
 import { getClient, getDb, type UserDoc } from '../lib/db.js'
@@ -19,6 +18,7 @@ import type { Role } from '../lib/schemas.js'
 import { HashPool, type Hasher } from './seed-hash-pool.js'
 import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
 import { describeUri, redactSecrets } from './seed-uri.js'
+import { loadLocalEnv } from './local-env.js'
 
 const EXIT = { ok: 0, rowsFailed: 1, unusable: 2, interrupted: 130 } as const
 
@@ -498,7 +498,7 @@ function printSummary(s: Summary, json: boolean): void {
 function loadEnvironment(options: Options): void {
   // The environment wins over .env; flags win over both. lib/config reads process.env once,
   // on first use, so all of this happens before anything asks for the configuration.
-  dotenv.config({ quiet: true, override: false })
+  loadLocalEnv()
   if (options.uri !== undefined) process.env.MONGODB_URI = options.uri
   if (options.db !== undefined) process.env.MONGODB_DB = options.db
   if (options.cost !== undefined) process.env.BCRYPT_COST = String(options.cost)
