@@ -17,7 +17,7 @@ import { Problem } from '../lib/problem.js'
 import type { Role } from '../lib/schemas.js'
 import { HashPool, type Hasher } from './seed-hash-pool.js'
 import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
-import { describeUri, redactSecrets } from './seed-uri.js'
+import { describeUri, redactSecrets } from './mongo-uri.js'
 import { loadLocalEnv } from './local-env.js'
 
 const EXIT = { ok: 0, rowsFailed: 1, unusable: 2, interrupted: 130 } as const
