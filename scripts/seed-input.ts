@@ -156,7 +156,7 @@ function itemLines(text: string): number[] {
 const messageOf = (field: string, issues: v.BaseIssue<unknown>[]) => `${field}: ${issues[0]?.message ?? 'is not valid'}`
 
 /** Judges one row with the API's rules; `defaults.role` applies when the row names none. */
-export function validateRow(raw: RawRow, defaults: { role: Role }): { row: ValidRow } | { failure: RowFailure } {
+export async function validateRow(raw: RawRow, defaults: { role: Role }): Promise<{ row: ValidRow } | { failure: RowFailure }> {
   const fail = (reason: string, username?: string) => ({ failure: username ? { line: raw.line, username, reason } : { line: raw.line, reason } })
   const named = typeof raw.values.username === 'string' ? raw.values.username.trim().toLowerCase() : undefined
   if (raw.error) return fail(raw.error, named)
@@ -183,7 +183,7 @@ export function validateRow(raw: RawRow, defaults: { role: Role }): { row: Valid
       plain = parsed.output
       // The policy compares against the normalized username and email, as the API does.
       const who = { username: username.success ? username.output : undefined, email: email.success ? email.output : undefined }
-      for (const p of passwordProblems(plain, who)) problems.push(`password: ${p.message}`)
+      for (const p of await passwordProblems(plain, who)) problems.push(`password: ${p.message}`)
     }
   } else problems.push('password: is required (or password_hash)')
 
@@ -200,13 +200,13 @@ export function validateRow(raw: RawRow, defaults: { role: Role }): { row: Valid
  * Judges every row and drops repeats within the input: the first row with a username or email
  * wins, a later one fails naming the line it repeats.
  */
-export function planRows(raws: RawRow[], defaults: { role: Role }): { rows: ValidRow[]; failures: RowFailure[] } {
+export async function planRows(raws: RawRow[], defaults: { role: Role }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
   const rows: ValidRow[] = []
   const failures: RowFailure[] = []
   const byUsername = new Map<string, number>()
   const byEmail = new Map<string, number>()
   for (const raw of raws) {
-    const judged = validateRow(raw, defaults)
+    const judged = await validateRow(raw, defaults)
     if ('failure' in judged) {
       failures.push(judged.failure)
       continue

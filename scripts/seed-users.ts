@@ -564,7 +564,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err
   }
-  const planned = planRows(input.raws, { role: options.role as Role })
+  const planned = await planRows(input.raws, { role: options.role as Role })
 
   const started = performance.now()
   const single = options.file === undefined
