@@ -138,6 +138,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
       return
     }
     await new Promise<void>((done) => {
+      // vercel.json's maxDuration, as Vercel enforces it: the invocation ends with a 504.
+      const limitMs = (fn.config.maxDuration ?? 300) * 1000
+      const timer = setTimeout(() => {
+        upstream.destroy()
+        sendVercelError(res, 504, 'FUNCTION_INVOCATION_TIMEOUT', 'An error occurred with your deployment')
+        done()
+      }, limitMs)
+      res.on('close', () => clearTimeout(timer))
       const upstream = request({ host: '127.0.0.1', port, method: req.method, path, headers }, (answer) => {
         res.statusCode = answer.statusCode ?? 500
         for (const [key, value] of Object.entries(answer.headers)) if (value !== undefined) res.setHeader(key, value)
@@ -147,6 +155,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         answer.on('error', done)
       })
       upstream.on('error', (err) => {
+        if (res.headersSent) return
         console.error(`[prebuilt] ${fn.name}: ${err.message}`)
         sendVercelError(res, 500, 'FUNCTION_INVOCATION_FAILED', 'A server error has occurred')
         done()
