@@ -99,8 +99,9 @@ export const CreateUser = strict({ username: Username, email: Email, password: N
 // --- a new password under either name ---------------------------------------------------------
 // The user routes call a new password `password` (as the FastAPI project did), the reset
 // confirmation `new_password` (as the contract does). A client that learnt one name on one route
-// is not told "unknown field" on another: every input that sets a password takes both, keeps its
-// own as the name its output uses, and refuses the two together.
+// is not told "unknown field" on another: every input that changes a password (PUT and PATCH of a
+// user, PATCH /users/me, the confirmation) takes both, gives its output the route's own name, and
+// refuses the two together. Creating a user keeps plain `password`: there is no old one.
 
 type PasswordName = 'password' | 'new_password'
 type Passwords = { password?: string; new_password?: string }
