@@ -57,7 +57,7 @@ function post(url: string, agent: Agent, body: unknown): Promise<Sample> {
       res.resume()
       res.on('end', () => {
         const totalMs = performance.now() - t0
-        const m = /db;dur=([\d.]+);desc="(\d+) round trips"/.exec(String(res.headers['server-timing'] ?? ''))
+        const m = /db;dur=([\d.]+);desc="(\d+) round trips?"/.exec(String(res.headers['server-timing'] ?? ''))
         resolve({ status: res.statusCode ?? 0, totalMs, dbMs: m ? Number(m[1]) : NaN, roundTrips: m ? Number(m[2]) : NaN })
       })
     })

@@ -77,7 +77,7 @@ describe('POST /api/auth/login', () => {
   })
 
   it('takes at most three database round trips, and as many for a wrong password as for an unknown name (Server-Timing)', async () => {
-    const trips = (res: Response) => Number(/desc="(\d+) round trips"/.exec(res.headers.get('server-timing') ?? '')?.[1])
+    const trips = (res: Response) => Number(/desc="(\d+) round trips?"/.exec(res.headers.get('server-timing') ?? '')?.[1])
     const u = await newUser(svc, adminToken)
     const ok = await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })
     expect(ok.status).toBe(200)
@@ -145,6 +145,15 @@ describe('POST /api/auth/login', () => {
     const bad = await svc.call('POST', '/api/auth/login', { json: { grant_type: 7, username: u.username, password: u.password } })
     expect(bad.status).toBe(400)
     expect((await bad.json()).error).toBe('invalid_request')
+  })
+
+  it.each([
+    { name: 'password', body: { username: 'someone' } },
+    { name: 'username', body: { password: 'something' } },
+  ])('names a missing $name as required (not "must be a JSON object")', async ({ name, body }) => {
+    const res = await svc.call('POST', '/api/auth/login', { json: body })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ type: 'urn:problem:validation', error: 'invalid_request', detail: `${name}: is required`, errors: [{ path: name, message: 'is required' }] })
   })
 
   it('answers other methods with 405 and Allow', async () => {
