@@ -1,11 +1,13 @@
-// Cold start of the built functions (issue #9 item 3): for each `.func` in .vercel/output, a
-// fresh `node` process imports the function's compiled handler from the bundle, serves one real
+// Cold start of the built functions (issue #9 item 3): for each `.func` of .vercel/output, copied
+// out of the repository as a deployment uploads it (so nothing resolves through the project's
+// node_modules), a fresh `node` process imports the function's compiled handler from the bundle, serves one real
 // HTTP request with it, and reports how long after process start the module was loaded and the
 // answer was received. A hello-world function built by the same `vercel build` is the baseline,
 // so the figure separates what our bundle costs from what Node and the runtime cost anyway.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { copyOutput, listOutputFunctions } from '../scripts/prebuilt/output.js'
 import { median } from './load.js'
 import { makeTempDir, ROOT } from './service.js'
 
@@ -75,11 +77,10 @@ function run(command: string, args: string[], cwd: string): void {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${result.stdout}\n${result.stderr}`)
 }
 
-/** Builds the hello-world project once; kept in bench/results (git-ignored) for later runs. */
-function helloOutput(): string {
+/** Builds the hello-world project once (kept in bench/results, git-ignored); returns its root. */
+function helloProject(): string {
   const dir = join(ROOT, 'bench', 'results', 'hello-world')
-  const functions = join(dir, '.vercel', 'output', 'functions')
-  if (existsSync(join(functions, 'api', 'hello.func', '.vc-config.json'))) return functions
+  if (existsSync(join(dir, '.vercel', 'output', 'functions', 'api', 'hello.func', '.vc-config.json'))) return dir
   mkdirSync(join(dir, 'api'), { recursive: true })
   mkdirSync(join(dir, '.vercel'), { recursive: true })
   writeFileSync(join(dir, 'api', 'hello.ts'), HELLO)
@@ -87,7 +88,7 @@ function helloOutput(): string {
   writeFileSync(join(dir, '.vercel', 'project.json'), `${JSON.stringify(PROJECT_STUB)}\n`)
   process.stderr.write('bench: building the hello-world function (once)\n')
   run(join(ROOT, 'node_modules', '.bin', 'vercel'), ['build', '--yes'], dir)
-  return functions
+  return dir
 }
 
 interface FuncDir {
@@ -97,26 +98,15 @@ interface FuncDir {
   path: string
 }
 
-function listFunctions(functionsDir: string): FuncDir[] {
-  const found: FuncDir[] = []
-  const walk = (dir: string): void => {
-    for (const item of readdirSync(dir, { withFileTypes: true })) {
-      if (!item.isDirectory()) continue
-      const full = join(dir, item.name)
-      if (!item.name.endsWith('.func')) {
-        walk(full)
-        continue
-      }
-      const config = JSON.parse(readFileSync(join(full, '.vc-config.json'), 'utf8')) as { handler?: string }
-      if (!config.handler) continue
-      const name = relative(functionsDir, full).split(sep).join('/').slice(0, -'.func'.length)
-      // A dynamic segment gets a plausible value; `x/index` is served at `x`.
-      const path = ('/' + name).replace(/\[[^\]]+\]/g, 'bench').replace(/\/index$/, '')
-      found.push({ name, dir: full, handler: join(full, config.handler), path })
-    }
-  }
-  walk(functionsDir)
-  return found.sort((a, b) => a.name.localeCompare(b.name))
+/** The functions of a copied-out output, each with a path that reaches it. */
+function listFunctions(outputCopy: string): FuncDir[] {
+  return listOutputFunctions(outputCopy).map((fn) => ({
+    name: fn.name,
+    dir: fn.dir,
+    handler: join(fn.dir, fn.config.handler),
+    // A dynamic segment gets a plausible value; `x/index` is served at `x`.
+    path: ('/' + fn.name).replace(/\[[^\]]+\]/g, 'bench').replace(/\/index$/, ''),
+  }))
 }
 
 function sizeOf(dir: string): { bytes: number; files: number } {
@@ -172,9 +162,8 @@ function summarise(fn: FuncDir, samples: { importMs: number; firstAnswerMs: numb
  * database, so /api/health really connects on its first request, as a cold instance does).
  */
 export async function measureColdStarts(options: { build: boolean; runs: number; env: Record<string, string> }): Promise<ColdStartReport> {
-  const functionsDir = join(ROOT, '.vercel', 'output', 'functions')
   let built = false
-  if (options.build || !existsSync(functionsDir)) {
+  if (options.build || !existsSync(join(ROOT, '.vercel', 'output', 'functions'))) {
     process.stderr.write('bench: npm run build\n')
     run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build.ts')], ROOT)
     built = true
@@ -183,9 +172,11 @@ export async function measureColdStarts(options: { build: boolean; runs: number;
   writeFileSync(harness, HARNESS)
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...options.env }
 
-  const [hello] = listFunctions(helloOutput())
+  // Both outputs are measured from copies outside the repository, as deployed.
+  const copies = [copyOutput(helloProject()), copyOutput(ROOT)]
+  const [hello] = listFunctions(copies[0]!)
   if (!hello) throw new Error('the hello-world build has no function')
-  const all = [hello, ...listFunctions(functionsDir)]
+  const all = [hello, ...listFunctions(copies[1]!)]
   // Round robin, not one function after another: on a shared machine the load drifts, and each
   // pass then affects every function (and the baseline) alike.
   const samples = all.map(() => [] as { importMs: number; firstAnswerMs: number; status: number }[])
@@ -193,6 +184,7 @@ export async function measureColdStarts(options: { build: boolean; runs: number;
     for (const [i, fn] of all.entries()) samples[i]!.push(await startOnce(harness, fn, env))
   }
   const [helloFigures, ...rest] = all.map((fn, i) => summarise(fn, samples[i]!))
+  for (const copy of copies) rmSync(copy, { recursive: true, force: true })
   const helloResult: ColdStart = { ...helloFigures!, ratioToHello: 1 }
   const functions: ColdStart[] = rest.map((f) => ({ ...f, ratioToHello: f.firstAnswerMs / helloFigures!.firstAnswerMs }))
   return { runs: options.runs, built, hello: helloResult, functions }

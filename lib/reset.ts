@@ -149,7 +149,7 @@ export async function confirmReset(token: string, newPassword: string): Promise<
   const user = pending ? await users.findOne({ _id: pending.user_id }) : null
   if (!pending || !user || user.disabled) throw invalidToken()
 
-  const problems = passwordProblems(newPassword, user, 'new_password')
+  const problems = await passwordProblems(newPassword, user, 'new_password')
   if (problems.length > 0) throw badRequest(`new_password: ${problems.map((p) => p.message).join('; ')}`, problems)
   // Hashed before consuming, so the token is gone only once the new hash is ready to store.
   const passwordHash = await hashPassword(newPassword)

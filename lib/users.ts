@@ -37,8 +37,8 @@ export function publicUser(u: UserDoc): PublicUserJson {
   }
 }
 
-function refusePolicy(password: string, who: { username?: string; email?: string }, path = 'password'): void {
-  const problems = passwordProblems(password, who, path)
+async function refusePolicy(password: string, who: { username?: string; email?: string }, path = 'password'): Promise<void> {
+  const problems = await passwordProblems(password, who, path)
   if (problems.length > 0) throw badRequest(`${path}: ${problems.map((p) => p.message).join('; ')}`, problems)
 }
 
@@ -54,7 +54,7 @@ export interface NewUser {
 /** Inserts a user; 409 when the username or email is taken (the unique index decides). */
 export async function createUser(input: NewUser): Promise<UserDoc> {
   const { users } = await collections()
-  if (input.password !== undefined) refusePolicy(input.password, input)
+  if (input.password !== undefined) await refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
   const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
   await users.insertOne(doc)
@@ -139,7 +139,7 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   }
   const emailChanges = change.email !== undefined && change.email !== target.email
   if (self && (emailChanges || change.password !== undefined)) await proveCurrentPassword(target, change.current_password, meta)
-  if (change.password !== undefined) refusePolicy(change.password, { username: target.username, email: change.email ?? target.email })
+  if (change.password !== undefined) await refusePolicy(change.password, { username: target.username, email: change.email ?? target.email })
 
   const set: Partial<UserDoc> = { updated_at: new Date() }
   const events: string[] = []

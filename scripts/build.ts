@@ -1,10 +1,15 @@
 // `npm run build`: the real `vercel build`, run offline with the vercel CLI from node_modules,
-// then the bundle check (one function per api/ file, no local tooling in any bundle).
-// Writes .vercel/output; never deploys, never needs a Vercel login.
+// then the bundle check (one function per api/ file, no local tooling in any bundle) and the
+// load check (every handler, and every module it loads on first use, imported from a copy of
+// the output made outside the repository). Writes .vercel/output; never deploys, never needs a
+// Vercel login.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { checkBundles, describeReport } from './check-bundles.js'
+import { checkHandlersLoad } from './prebuilt/load-check.js'
+import { copyOutput } from './prebuilt/output.js'
 
 const HELP = `Usage: npm run build
 
@@ -26,11 +31,21 @@ function fail(message: string): never {
   process.exit(1)
 }
 
+// `vercel build` runs the Node.js builder once per function, and each run prints the same notes
+// and warnings ("Using TypeScript ...", engines warnings): each distinct line is printed once.
+function printOnce(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, seen: Set<string>): void {
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    if (line.trim() !== '' && seen.has(line)) return
+    seen.add(line)
+    out.write(`${line}\n`)
+  })
+}
+
 function runVercelBuild(root: string): Promise<number> {
   return new Promise((done, reject) => {
     const child = spawn('npx', ['--no-install', 'vercel', 'build', '--yes'], {
       cwd: root,
-      stdio: 'inherit',
+      stdio: ['inherit', 'pipe', 'pipe'],
       env: {
         ...process.env,
         // The Node.js builder would run `npm install` again; dependencies are installed and we are offline.
@@ -39,9 +54,23 @@ function runVercelBuild(root: string): Promise<number> {
         NO_UPDATE_NOTIFIER: '1',
       },
     })
+    const seen = new Set<string>()
+    printOnce(child.stdout!, process.stdout, seen)
+    printOnce(child.stderr!, process.stderr, seen)
     child.on('error', reject)
-    child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)))
+    child.on('close', (code, signal) => done(code ?? (signal ? 1 : 0)))
   })
+}
+
+/** Imports every handler from a copy outside the repository; the failures, one line each. */
+async function loadCheck(root: string): Promise<string[]> {
+  const copy = copyOutput(root)
+  try {
+    const failures = await checkHandlersLoad(copy)
+    return failures.map((f) => `cannot load ${f.fn} (${f.what}): ${f.message}`)
+  } finally {
+    rmSync(copy, { recursive: true, force: true })
+  }
 }
 
 async function main(): Promise<void> {
@@ -70,6 +99,11 @@ async function main(): Promise<void> {
   const report = checkBundles(root)
   for (const line of describeReport(report)) (report.ok ? process.stdout : process.stderr).write(`build: ${line}\n`)
   if (!report.ok) fail('the build output failed the bundle check (see above)')
+
+  const failures = await loadCheck(root)
+  for (const line of failures) process.stderr.write(`build: ${line}\n`)
+  if (failures.length > 0) fail('a function cannot load its code from the build output (see above); trace it with a literal import or vercel.json includeFiles')
+  process.stdout.write(`build: load check passed: every handler and every module it loads later imports from a copy outside the repository\n`)
 }
 
 main().catch((err: unknown) => fail((err as Error).stack ?? String(err)))

@@ -6,6 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { IMPORT_SPECIFIER } from './prebuilt/load-check.js'
 import { listFunctionFiles } from './runner/functions.js'
 
 export interface DevCodeFinding {
@@ -45,8 +46,6 @@ const DEV_SPECIFIERS: { test: RegExp; reason: string }[] = [
   { test: /embedded-mongo/, reason: 'imports the embedded database' },
   { test: /(^|\/)runner(\/|\.|$)/, reason: 'imports the local runner' },
 ]
-
-const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])([^'"\n]+)\1/g
 
 function walk(dir: string, onFile: (path: string) => void, onDir?: (path: string) => boolean): void {
   for (const name of readdirSync(dir)) {

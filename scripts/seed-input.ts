@@ -263,7 +263,7 @@ function itemLines(text: string, start: number): number[] {
 const messageOf = (field: string, issues: v.BaseIssue<unknown>[]) => `${field}: ${issues[0]?.message ?? 'is not valid'}`
 
 /** Judges one row with the API's rules; `defaults.role` applies when the row names none. */
-export function validateRow(raw: RawRow, defaults: { role: Role }): { row: ValidRow } | { failure: RowFailure } {
+export async function validateRow(raw: RawRow, defaults: { role: Role }): Promise<{ row: ValidRow } | { failure: RowFailure }> {
   const fail = (reason: string, username?: string): { failure: RowFailure } => {
     const failure: RowFailure = { line: raw.line, ...(raw.id !== undefined && { id: raw.id }), ...(username !== undefined && { username }), reason }
     return { failure }
@@ -296,7 +296,7 @@ export function validateRow(raw: RawRow, defaults: { role: Role }): { row: Valid
       plain = parsed.output
       // The policy compares against the normalized username and email, as the API does.
       const who = { username: username.success ? username.output : undefined, email: email.success ? email.output : undefined }
-      for (const p of passwordProblems(plain, who)) problems.push(`password: ${p.message}`)
+      for (const p of await passwordProblems(plain, who)) problems.push(`password: ${p.message}`)
     }
   } else problems.push(`password: is required (or ${hashField})`)
 
@@ -315,7 +315,7 @@ export function validateRow(raw: RawRow, defaults: { role: Role }): { row: Valid
  * `_id` wins, a later one fails naming the row it repeats (its line, or its `_id` when the rows
  * come from a database and have no lines).
  */
-export function planRows(raws: RawRow[], defaults: { role: Role; byId?: boolean }): { rows: ValidRow[]; failures: RowFailure[] } {
+export async function planRows(raws: RawRow[], defaults: { role: Role; byId?: boolean }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
   const rows: ValidRow[] = []
   const failures: RowFailure[] = []
   const byUsername = new Map<string, ValidRow>()
@@ -323,7 +323,7 @@ export function planRows(raws: RawRow[], defaults: { role: Role; byId?: boolean 
   const byId = new Map<string, ValidRow>()
   const ref = (r: ValidRow) => (defaults.byId && r.id !== undefined ? `_id ${r.id}` : `line ${r.line}`)
   for (const raw of raws) {
-    const judged = validateRow(raw, defaults)
+    const judged = await validateRow(raw, defaults)
     if ('failure' in judged) {
       failures.push(judged.failure)
       continue

@@ -666,7 +666,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const fromDb = options.fromUri !== undefined
-  const planned = planRows(input.raws, { role: options.role as Role, byId: fromDb })
+  const planned = await planRows(input.raws, { role: options.role as Role, byId: fromDb })
 
   const started = performance.now()
   const single = options.file === undefined && !fromDb

@@ -1,12 +1,14 @@
 // `npm run build` is the real `vercel build`, offline: one function per api/ file and no local
 // tooling in any bundle. The bundle check itself is tested on small synthetic outputs.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkBundles } from '../scripts/check-bundles.js'
+import { checkHandlersLoad } from '../scripts/prebuilt/load-check.js'
+import { listOutputFunctions } from '../scripts/prebuilt/output.js'
 import { listFunctionFiles } from '../scripts/runner/functions.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -41,6 +43,16 @@ describe('npm run build', () => {
     expect(expected.length).toBeGreaterThan(0)
     const report = checkBundles(root)
     expect(report.found).toEqual(expected)
+  })
+
+  it('gives every function the runtime of engines.node, with the settings of vercel.json', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }
+    const functions = listOutputFunctions(join(root, '.vercel', 'output'))
+    expect(functions.length).toBeGreaterThan(0)
+    for (const fn of functions) {
+      expect(fn.config.runtime, fn.name).toBe(`nodejs${pkg.engines.node}`)
+      expect(fn.config.maxDuration, fn.name).toBe(10)
+    }
   })
 
   it('ships no dev code in any function', () => {
@@ -103,5 +115,52 @@ describe('checkBundles', () => {
       ]),
     )
     expect(findings.filter((f) => f.startsWith('api/clean.func'))).toEqual([])
+  })
+})
+
+describe('the load check (npm run build imports every handler from a copy outside the repository)', () => {
+  let output: string
+
+  const put = (relative: string, text = '') => {
+    const file = join(output, relative)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, text)
+  }
+  const fn = (name: string, files: Record<string, string>) => {
+    const dir = `functions/${name}.func`
+    put(`${dir}/.vc-config.json`, JSON.stringify({ handler: `${name}.js`, launcherType: 'Nodejs' }))
+    put(`${dir}/package.json`, '{"type":"module"}')
+    for (const [path, text] of Object.entries(files)) put(`${dir}/${path}`, text)
+  }
+
+  beforeAll(() => {
+    output = mkdtempSync(join(tmpdir(), 'load-check-'))
+    put('config.json', '{"version":3}')
+    fn('api/ok', {
+      'api/ok.js': "import { greet } from '../lib/greet.js'\nexport default (req, res) => res.end(greet())\n",
+      'lib/greet.js': "export const greet = () => 'hi'\nexport const later = () => import('present-pkg')\n",
+      'node_modules/present-pkg/package.json': '{"name":"present-pkg","main":"index.js"}',
+      'node_modules/present-pkg/index.js': 'module.exports = 1\n',
+    })
+    fn('api/static-missing', { 'api/static-missing.js': "import x from 'absent-pkg'\nexport default () => x\n" })
+    fn('api/lazy-missing', {
+      'api/lazy-missing.js': "import { policy } from '../lib/policy.js'\nexport default () => policy()\n",
+      // What the common-password list looked like: a require that only runs on first use.
+      'lib/policy.js': "import { createRequire } from 'node:module'\nexport function policy() {\n  const require = createRequire(import.meta.url)\n  return require('absent-list/list.js')\n}\n",
+    })
+    fn('api/no-handler', { 'api/no-handler.js': 'export const x = 1\n' })
+  })
+  afterAll(() => rmSync(output, { recursive: true, force: true }))
+
+  it('passes a function whose modules are all in its bundle, and names each missing module', async () => {
+    const failures = await checkHandlersLoad(output)
+    const byFn = Object.fromEntries(failures.map((f) => [f.fn, f]))
+    expect(byFn['api/ok']).toBeUndefined()
+    expect(byFn['api/static-missing']).toMatchObject({ what: 'handler' })
+    expect(byFn['api/static-missing']!.message).toContain('absent-pkg')
+    expect(byFn['api/lazy-missing']).toMatchObject({ what: 'lib/policy.js → absent-list/list.js' })
+    expect(byFn['api/lazy-missing']!.message).toContain('absent-list')
+    expect(byFn['api/no-handler']).toMatchObject({ what: 'handler', message: 'exports no handler function' })
+    expect(failures).toHaveLength(3)
   })
 })

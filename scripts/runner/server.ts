@@ -1,40 +1,17 @@
 // Owns one request's trip through the runner: Vercel's proxy headers, the body limit, routing,
 // and invoking the function with the Node.js runtime helpers. Error answers mimic Vercel's
 // (plain text plus `x-vercel-error`), and a crashing function never leaks its stack to the client.
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { addResponseHelpers, BodyParseError, createFunctionRequest, parseCookies, PayloadTooLargeError, readBody } from './helpers.js'
 import type { ModuleLoader } from './loader.js'
 import { resolveRoute } from './router.js'
 import type { CompiledConfig, RequestFacts } from './rules.js'
 import type { FunctionTable } from './functions.js'
+import { proxyHeaders, sendVercelError, vercelId } from '../vercel-proxy.js'
 
 export interface RoutingState {
   config: CompiledConfig
   table: FunctionTable
-}
-
-function sendVercelError(res: ServerResponse, status: number, code: string, message: string): void {
-  if (res.headersSent) {
-    res.end()
-    return
-  }
-  const body = `${message}\n\n${code}\n`
-  res.statusCode = status
-  res.setHeader('content-type', 'text/plain; charset=utf-8')
-  res.setHeader('content-length', Buffer.byteLength(body))
-  res.setHeader('x-vercel-error', code)
-  res.end(body)
-}
-
-function vercelId(): string {
-  // Same shape as Vercel's `<region>::<random>-<ms>-<random>`, with "dev1" as the region.
-  return `dev1::${randomBytes(3).toString('hex')}-${Date.now()}-${randomBytes(6).toString('hex')}`
-}
-
-function clientAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '127.0.0.1'
-  return address.startsWith('::ffff:') ? address.slice(7) : address
 }
 
 export function createRequestHandler(
@@ -58,19 +35,7 @@ async function handle(
   const id = vercelId()
   res.setHeader('x-vercel-id', id)
 
-  // Vercel's proxy overwrites these with what it saw, whatever the client sent: the client IP
-  // (its own x-forwarded-for is not trusted), the original host and scheme. Doing the same
-  // locally, with the socket address as the client IP, keeps address-based logic (rate limits,
-  // session IPs) behaving identically here and when deployed.
-  const address = clientAddress(req)
-  const headers: Record<string, string | string[] | undefined> = {
-    ...req.headers,
-    'x-forwarded-for': address,
-    'x-real-ip': address,
-    'x-forwarded-proto': 'http',
-    'x-forwarded-host': req.headers.host ?? 'localhost',
-    'x-vercel-id': id,
-  }
+  const headers = proxyHeaders(req, id)
 
   let body: Buffer
   try {

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { MongoClient, ObjectId } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, login, newUser, startService, type Service, type Tokens } from '../helpers/service.js'
+import { ADMIN, login, newUser, onPrebuilt, startService, type Service, type Tokens } from '../helpers/service.js'
 import { startMailbox, tokenFrom, type Mailbox } from './mailbox.js'
 
 const RESET_URL_BASE = 'http://app.example/reset'
@@ -50,6 +50,9 @@ describe('POST /api/auth/password-reset', () => {
     { by: 'username', unknown: { username: 'nobody-here' }, known: (u: { username: string }) => ({ username: u.username }) },
   ])('answers an unknown and a known $by byte-identically, and mails only the known one', async ({ unknown, known }) => {
     const u = await newUser(svc, adminToken)
+    // A function's first request also creates its indexes (more round trips); on a deployment
+    // every function is its own instance, so warm this one before comparing two answers.
+    await ask({ username: 'warm-up-only' })
     const a = await ask(unknown)
     const b = await ask(known(u))
     const [textA, textB] = [await a.text(), await b.text()]
@@ -250,7 +253,8 @@ describe('POST /api/users/{username}/password-reset', () => {
 })
 
 describe('without SMTP_URL', () => {
-  it('the local runner writes the mail, marked local-only, to its log', async () => {
+  // The log outbox exists only off Vercel: the prebuilt lane runs in production mode.
+  it.skipIf(onPrebuilt)('the local runner writes the mail, marked local-only, to its log', async () => {
     const local = await startService()
     try {
       const admin = (await login(local, ADMIN.username, ADMIN.password)).access_token

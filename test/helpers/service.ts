@@ -1,6 +1,9 @@
 // Starts the service as a user would: the local runner (`scripts/dev.ts`) in a child process,
 // on an ephemeral port, against the test run's database (embedded, or TEST_MONGODB_URI) under a
 // database name of its own. Every test file gets fresh data; logs are kept for assertions.
+// With TEST_TARGET=prebuilt (`npm run test:prebuilt`), the same tests run against the built
+// functions instead: the copied-out build in PREBUILT_OUTPUT, served by @vercel/node's launcher
+// in production mode (scripts/prebuilt/serve.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
@@ -16,6 +19,16 @@ export interface Service {
   fetch(path: string, init?: RequestInit): Promise<Response>
   /** JSON request helper: sets content-type and Authorization when given a token. */
   call(method: string, path: string, opts?: { token?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string> }): Promise<Response>
+}
+
+/** True in the prebuilt lane: the tests talk to the built functions, not the local runner. */
+export const onPrebuilt = process.env.TEST_TARGET === 'prebuilt'
+
+function serviceCommand(): string[] {
+  if (!onPrebuilt) return ['--import', 'tsx', 'scripts/dev.ts']
+  const output = process.env.PREBUILT_OUTPUT
+  if (!output) throw new Error('TEST_TARGET=prebuilt needs PREBUILT_OUTPUT (run npm run test:prebuilt)')
+  return ['--import', 'tsx', 'scripts/prebuilt/serve.ts', '--output', output]
 }
 
 export const ADMIN = { username: 'root-admin', password: 'Adm1n-Test-Passw0rd!' }
@@ -35,7 +48,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
 
 export async function startService(extra: Record<string, string> = {}): Promise<Service> {
   const env = testEnv(extra)
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+  const child: ChildProcess = spawn(process.execPath, serviceCommand(), {
     env: { ...process.env, ...env, PORT: '0', DOTENV_CONFIG_QUIET: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
