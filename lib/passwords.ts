@@ -108,7 +108,7 @@ function computeArgon2(password: string, p: Argon2Params): Promise<Uint8Array> {
 
 /** Gives up on workers for the life of the instance; what was queued runs in-thread. */
 function fallBack(reason: unknown): void {
-  if (!inThread) log('warn', 'passwords.worker_unavailable', { detail: 'bcrypt runs on the main thread', ...describeError(reason) })
+  if (!inThread) log('warn', 'passwords.worker_unavailable', { detail: 'bcrypt and argon2 run on the main thread', ...describeError(reason) })
   inThread = true
   for (const slot of slots.splice(0)) {
     if (slot.busy) queue.unshift(slot.busy)
