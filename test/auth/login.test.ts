@@ -23,6 +23,9 @@ describe('POST /api/auth/login', () => {
     const me = await svc.call('GET', '/api/users/me', { token: body.access_token })
     expect(me.status).toBe(200)
     expect((await me.json()).username).toBe(u.username)
+    // bcrypt ran on its worker threads: the worker loads bcryptjs by a resolved path, which a
+    // bundle missing the file would turn into a silent fall-back to the main thread.
+    expect(svc.output()).not.toContain('passwords.worker_unavailable')
   })
 
   it('accepts the OAuth2 form body (grant_type, scope, client_id ignored) on the short path /login', async () => {
