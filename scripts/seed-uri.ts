@@ -54,5 +54,5 @@ export function redactSecrets(text: string, ...uris: (string | undefined)[]): st
   }
   // Never a hash either (the contract: no hash in any log line or error): bcrypt, and any PHC
   // string (`$argon2id$v=19$m=..$salt$hash`, `$pbkdf2-sha256$..`) an imported row carried.
-  return out.replace(/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, '[hash]').replace(/\$[a-z][a-z0-9-]{1,31}(?:\$[^$\s"',]+){2,}/g, '[hash]')
+  return out.replace(/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, '[hash]').replace(/\$[a-z][a-z0-9-]{1,31}(?:\$[^$\s"']+){2,}/g, '[hash]')
 }
