@@ -15,7 +15,7 @@ export interface Figures {
   non2xx: number
   errors: number
   statuses: Record<string, number>
-  /** From `Server-Timing: db;dur=X;desc="N round trips"` of every answer. */
+  /** From `Server-Timing: db;dur=X;desc="N round trip(s)"` of every answer. */
   roundTrips: { median: number; max: number; mean: number; histogram: Record<string, number> }
   dbMs: { median: number; p99: number }
 }
@@ -37,7 +37,7 @@ export interface LoadOptions {
   onAnswer?: (status: number, body: string) => void
 }
 
-const TIMING = /db;dur=([\d.]+);desc="(\d+) round trips"/
+const TIMING = /db;dur=([\d.]+);desc="(\d+) round trips?"/
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN

@@ -16,8 +16,14 @@ const flag = v.pipe(
   v.transform((s) => s === 'true' || s === '1'),
 )
 
+const MONGODB_URI_SCHEME = /^mongodb(\+srv)?:\/\//
+export const MONGODB_URI_RULE = 'must start with mongodb:// or mongodb+srv://'
+
+/** Whether a connection string has a scheme the driver takes (the seed checks --uri with it). */
+export const isMongoUri = (value: string): boolean => MONGODB_URI_SCHEME.test(value)
+
 const Env = v.object({
-  MONGODB_URI: v.optional(v.pipe(v.string(), v.regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://'))),
+  MONGODB_URI: v.optional(v.pipe(v.string(), v.regex(MONGODB_URI_SCHEME, MONGODB_URI_RULE))),
   MONGODB_DB: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name')), 'auth'),
   JWT_SECRET: v.optional(v.string()),
   JWT_SECRET_PREVIOUS: v.optional(v.string()),
@@ -72,8 +78,20 @@ export class ConfigError extends Error {
 // `npm ci && npm run dev` works with no .env at all.
 const LOCAL_DEV_SECRET = 'local-development-secret-not-for-production-use'
 
-function load(env: NodeJS.ProcessEnv): Config {
-  const parsed = v.safeParse(Env, env)
+/**
+ * The variables that are set to something. `NAME=` (as .env.example writes every optional one)
+ * or blanks mean "unset" everywhere, so a default applies instead of an empty value being
+ * taken for a secret, a URI or a number.
+ */
+export function setVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== '') out[name] = value
+  return out
+}
+
+/** Reads a configuration from `env` (exported for tests; the service uses getConfig). */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = v.safeParse(Env, setVariables(env))
   if (!parsed.success) {
     const issue = parsed.issues[0]
     const name = issue.path?.[0]?.key
@@ -119,9 +137,9 @@ function load(env: NodeJS.ProcessEnv): Config {
     allowSignup: e.ALLOW_SIGNUP,
     corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
-    smtpUrl: e.SMTP_URL || undefined,
+    smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    resetUrlBase: e.RESET_URL_BASE || undefined,
+    resetUrlBase: e.RESET_URL_BASE,
     dbTimeoutMs: e.DB_TIMEOUT_MS,
     isDeployed,
   })
@@ -137,7 +155,7 @@ let cached: Config | undefined
 
 /** The configuration, read on first use; throws ConfigError naming the bad variable. */
 export function getConfig(): Config {
-  cached ??= load(process.env)
+  cached ??= loadConfig(process.env)
   return cached
 }
 

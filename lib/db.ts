@@ -159,7 +159,12 @@ export function getDb(): Promise<Db> {
   cache.key = key
   const client = cache.client
   const ready = (async () => {
-    const db = (await client).db(config.mongoDb)
+    const connected = await client
+    // Connect explicitly: when the driver connects on its own for the first operation and that
+    // fails (database down at cold start), it closes the client for good and every later
+    // operation gets "Topology is closed"; a failed connect() can be tried again.
+    await connected.connect()
+    const db = connected.db(config.mongoDb)
     await ensureIndexes(db)
     return db
   })()

@@ -185,7 +185,8 @@ function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number
 
 function setServerTiming(res: Response, metrics: { ms: number; roundTrips: number }): void {
   if (res.headersSent) return
-  res.setHeader('Server-Timing', `db;dur=${metrics.ms.toFixed(2)};desc="${metrics.roundTrips} round trips"`)
+  const trips = `${metrics.roundTrips} round ${metrics.roundTrips === 1 ? 'trip' : 'trips'}`
+  res.setHeader('Server-Timing', `db;dur=${metrics.ms.toFixed(2)};desc="${trips}"`)
 }
 
 /** Writes a JSON answer (or an empty one for 204). */

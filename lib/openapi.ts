@@ -20,7 +20,8 @@ const ProblemSchema = v.object({
   type: v.pipe(v.picklist(Object.values(PROBLEM)), v.description('Stable URI naming the kind of problem; clients may switch on it')),
   title: v.string(),
   status: v.pipe(v.number(), v.integer()),
-  detail: v.optional(v.string()),
+  // Every problem the service writes has one (lib/problem.ts), so clients may rely on it.
+  detail: v.string(),
   error: v.optional(v.pipe(v.picklist(Object.values(OAUTH)), v.description('OAuth 2.0 error code (RFC 6749 5.2, RFC 6750 3.1)'))),
   errors: v.optional(
     v.pipe(
@@ -95,10 +96,22 @@ const SCHEMAS = {
 } satisfies Record<string, v.GenericSchema>
 type SchemaName = keyof typeof SCHEMAS
 
-// typeMode 'input' describes what a client may send (the conversion stops at a transform, so
-// ListUsersQuery's `limit` stays the string it is on the wire); errorMode 'ignore' drops what JSON
-// Schema cannot say (v.check: the 72-byte rule, "me" is reserved), which descriptions cover.
-const CONVERSION: ConversionConfig = { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' }
+// typeMode 'input' describes what a client may send (the conversion stops at a transform);
+// errorMode 'ignore' drops what JSON Schema cannot say (v.check: the 72-byte rule, "me" is
+// reserved), which descriptions cover.
+const CONVERSION: ConversionConfig = {
+  target: 'draft-2020-12',
+  typeMode: 'input',
+  errorMode: 'ignore',
+  // `default` on an optional field makes generated clients (openapi-typescript) type it as always
+  // present, and so required of whoever builds the request: the default is said in words instead.
+  overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    if (valibotSchema.type !== 'optional' || !('default' in jsonSchema)) return undefined
+    const { default: value, ...rest } = jsonSchema
+    const note = `Default: \`${String(value)}\`.`
+    return { ...rest, description: rest.description ? `${rest.description} ${note}` : note }
+  },
+}
 
 /** components.schemas: every named schema, nested ones as $refs to their own entry. */
 function componentSchemas(): Record<string, Json> {
@@ -134,7 +147,8 @@ interface Success {
 
 export interface OperationSpec {
   summary: string
-  description?: string
+  /** what a caller needs beyond the summary (linted: every operation has one) */
+  description: string
   tag: string
   auth: Auth
   /** strict valibot object whose entries are the query parameters */
@@ -157,6 +171,20 @@ export interface RouteEntry {
   /** in the contract but its file has not landed yet; the document says so */
   planned?: boolean
   methods: Partial<Record<Method, OperationSpec>>
+}
+
+// What the document says of itself: enough for a client to know it got an OpenAPI 3.1
+// document, without restating the OpenAPI schema (published at spec.openapis.org).
+const OPENAPI_DOCUMENT: Json = {
+  type: 'object',
+  description: 'An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)',
+  required: ['openapi', 'info', 'paths'],
+  properties: {
+    openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' },
+    info: { type: 'object', required: ['title', 'version'], properties: { title: { type: 'string' }, version: { type: 'string' } } },
+    paths: { type: 'object' },
+    components: { type: 'object' },
+  },
 }
 
 const usernameParam: Json = { name: 'username', in: 'path', required: true, schema: { $ref: '#/components/schemas/Username' } }
@@ -209,7 +237,15 @@ export const ROUTES: RouteEntry[] = [
         summary: 'Log out',
         description: 'Ends the session of the presented token (`local`), every other session (`others`) or all of them (`global`). The scope comes from the JSON body or the query.',
         auth: 'bearer',
-        parameters: [{ name: 'scope', in: 'query', required: false, schema: { type: 'string', enum: [...S.LOGOUT_SCOPES], default: 'local' } }],
+        parameters: [
+          {
+            name: 'scope',
+            in: 'query',
+            required: false,
+            description: 'Used when there is no body. Default: `local`.',
+            schema: { type: 'string', enum: [...S.LOGOUT_SCOPES] },
+          },
+        ],
         body: { json: 'LogoutBody', optional: true },
         ok: { status: 204, description: 'Logged out' },
       },
@@ -218,7 +254,13 @@ export const ROUTES: RouteEntry[] = [
   {
     path: '/api/auth/sessions',
     methods: {
-      GET: { tag: 'sessions', summary: 'List your live sessions', auth: 'bearer', ok: { status: 200, description: 'Your sessions, newest first', schema: 'SessionList' } },
+      GET: {
+        tag: 'sessions',
+        summary: 'List your live sessions',
+        description: 'Each login starts a session; refreshing keeps it. The session of the presented token is marked `current`. Addresses are truncated to their network.',
+        auth: 'bearer',
+        ok: { status: 200, description: 'Your sessions, newest first', schema: 'SessionList' },
+      },
     },
   },
   {
@@ -227,6 +269,7 @@ export const ROUTES: RouteEntry[] = [
       DELETE: {
         tag: 'sessions',
         summary: 'End one of your sessions',
+        description: 'Its refresh token stops working and its access tokens are refused from the next request on. Ending the current session is a logout. The id of another user\'s session is not found (404).',
         auth: 'bearer',
         ok: { status: 204, description: 'The session has ended' },
         errors: [404],
@@ -290,7 +333,7 @@ export const ROUTES: RouteEntry[] = [
     path: '/api/users/me',
     shortPaths: ['/users/me'],
     methods: {
-      GET: { tag: 'users', summary: 'The caller', auth: 'bearer', ok: user200 },
+      GET: { tag: 'users', summary: 'The caller', description: 'The user the access token belongs to, read at the time of the request.', auth: 'bearer', ok: user200 },
       PATCH: {
         tag: 'users',
         summary: 'Change your email or password',
@@ -314,7 +357,14 @@ export const ROUTES: RouteEntry[] = [
     path: '/api/users/{username}',
     shortPaths: ['/users/{username}'],
     methods: {
-      GET: { tag: 'users', summary: 'One user (admin, or yourself)', auth: 'bearer', ok: user200, errors: [403, 404] },
+      GET: {
+        tag: 'users',
+        summary: 'One user (admin, or yourself)',
+        description: 'A user may read only themself (403 otherwise); only an admin learns whether another username exists (404).',
+        auth: 'bearer',
+        ok: user200,
+        errors: [403, 404],
+      },
       PUT: {
         tag: 'users',
         summary: 'Replace email and password (admin, or yourself)',
@@ -346,8 +396,22 @@ export const ROUTES: RouteEntry[] = [
   {
     path: '/api/users/{username}/sessions',
     methods: {
-      GET: { tag: 'sessions', summary: "A user's live sessions (admin)", auth: 'bearer', ok: { status: 200, description: 'The sessions', schema: 'SessionList' }, errors: [403, 404] },
-      DELETE: { tag: 'sessions', summary: 'End every session of a user (admin)', auth: 'bearer', ok: { status: 204, description: 'Every session has ended' }, errors: [403, 404] },
+      GET: {
+        tag: 'sessions',
+        summary: "A user's live sessions (admin)",
+        description: 'The same view a user gets of their own sessions; `current` marks the admin\'s own session when they look at themself.',
+        auth: 'bearer',
+        ok: { status: 200, description: 'The sessions', schema: 'SessionList' },
+        errors: [403, 404],
+      },
+      DELETE: {
+        tag: 'sessions',
+        summary: 'End every session of a user (admin)',
+        description: 'Signs the user out everywhere: their refresh tokens stop working and their access tokens are refused from the next request on. The account itself is unchanged.',
+        auth: 'bearer',
+        ok: { status: 204, description: 'Every session has ended' },
+        errors: [403, 404],
+      },
     },
   },
   {
@@ -403,14 +467,28 @@ export const ROUTES: RouteEntry[] = [
     path: '/api/openapi.json',
     shortPaths: ['/openapi.json'],
     methods: {
-      GET: { tag: 'service', summary: 'This document', auth: 'none', db: false, ok: { status: 200, description: 'OpenAPI 3.1', schema: { type: 'object' } } },
+      GET: {
+        tag: 'service',
+        summary: 'This document',
+        description: 'The same for every caller and deployment; shared caches may keep it for 5 minutes.',
+        auth: 'none',
+        db: false,
+        ok: { status: 200, description: 'OpenAPI 3.1', schema: OPENAPI_DOCUMENT, headers: ['Cache-Control'] },
+      },
     },
   },
   {
     path: '/api/docs',
     shortPaths: ['/docs'],
     methods: {
-      GET: { tag: 'service', summary: 'Interactive documentation (Swagger UI)', auth: 'none', db: false, ok: { status: 200, description: 'An HTML page', contentType: 'text/html', schema: { type: 'string' } } },
+      GET: {
+        tag: 'service',
+        summary: 'Interactive documentation (Swagger UI)',
+        description: 'Swagger UI over this document, its files served by the service itself (no CDN), so it works offline.',
+        auth: 'none',
+        db: false,
+        ok: { status: 200, description: 'An HTML page', contentType: 'text/html', schema: { type: 'string' } },
+      },
     },
   },
   {
@@ -440,7 +518,7 @@ const HEADERS: Record<HeaderName, Json> = {
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } },
   'WWW-Authenticate': { description: 'RFC 6750 3: `Bearer`, with `error="invalid_token"` when a token was presented', schema: { type: 'string' } },
   Allow: { description: 'The methods this route serves', schema: { type: 'string' } },
-  'Cache-Control': { description: 'Token responses are `no-store` (RFC 6749 5.1)', schema: { type: 'string' } },
+  'Cache-Control': { description: '`no-store` on token responses (RFC 6749 5.1); public keys and this document may be cached for a few minutes', schema: { type: 'string' } },
   Pragma: { schema: { type: 'string', const: 'no-cache' } },
   'x-request-id': { description: 'Echoes a well-formed x-request-id from the request, else a new UUID; also in the log line', schema: { type: 'string' } },
   'Server-Timing': { description: 'Database time and round trips of this request', schema: { type: 'string' } },
@@ -470,7 +548,8 @@ function responseHeaders(names: HeaderName[] = [], common = COMMON_HEADERS): Jso
 }
 
 function errorStatuses(op: OperationSpec): ErrorStatus[] {
-  const out = new Set<ErrorStatus>(op.errors ?? [])
+  // Every route answers a method it does not serve with 405 + Allow (lib/http.ts).
+  const out = new Set<ErrorStatus>([...(op.errors ?? []), 405])
   if (op.body) [400, 413, 415].forEach((s) => out.add(s as ErrorStatus))
   if (op.auth === 'bearer' || op.auth === 'bearer-or-anonymous') out.add(401)
   out.add(500)
@@ -568,6 +647,11 @@ function buildDocument(): Json {
     info: {
       title: 'Auth API',
       version: '1.0.0',
+      // The repository grants no licence (package.json: UNLICENSED, npm's word for that; SPDX
+      // writes a licence of one's own as LicenseRef-...); whoever owns the project says so here
+      // when they choose one.
+      license: { name: 'Proprietary: no licence granted', identifier: 'LicenseRef-Proprietary' },
+      contact: { name: 'The maintainers of vercel-mongo-auth' },
       description:
         'User authentication for Vercel functions and MongoDB: JWT access tokens, rotating refresh tokens, real logout, RBAC user management.\n\n' +
         'Errors are `application/problem+json` (RFC 9457). Any method a route does not serve gets 405 with `Allow`. ' +

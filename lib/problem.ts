@@ -39,7 +39,8 @@ export interface FieldError {
 
 export interface ProblemInit {
   type?: string
-  detail?: string
+  /** Always given: the OpenAPI document promises clients a `detail` on every problem. */
+  detail: string
   errors?: FieldError[]
   /** OAuth error code, serialized as `error`. */
   oauthError?: string
@@ -53,13 +54,13 @@ export class Problem extends Error {
   readonly status: number
   readonly title: string
   readonly type: string
-  readonly detail?: string
+  readonly detail: string
   readonly errors?: FieldError[]
   readonly oauthError?: string
   readonly headers: Record<string, string>
   override readonly cause?: unknown
 
-  constructor(status: number, title: string, init: ProblemInit = {}) {
+  constructor(status: number, title: string, init: ProblemInit) {
     super(title)
     this.status = status
     this.title = title
@@ -76,7 +77,7 @@ export class Problem extends Error {
       type: this.type,
       title: this.title,
       status: this.status,
-      ...(this.detail !== undefined && { detail: this.detail }),
+      detail: this.detail,
       ...(this.oauthError !== undefined && { error: this.oauthError }),
       ...(this.errors !== undefined && { errors: this.errors }),
     }

@@ -7,11 +7,13 @@ import { PASSWORD_MAX_BYTES } from './passwords.js'
 export const ROLES = ['admin', 'user'] as const
 export type Role = (typeof ROLES)[number]
 
-const unknownField: v.ErrorMessage<v.StrictObjectIssue> = (issue) =>
-  issue.expected === 'never' ? 'unknown field' : 'must be a JSON object'
+// A strict object reports three things with one issue type: an unknown key (expected `never`), a
+// missing key (its path names the key, nothing was received) and a body that is no object.
+const objectMessage: v.ErrorMessage<v.StrictObjectIssue> = (issue) =>
+  issue.expected === 'never' ? 'unknown field' : issue.received === 'undefined' && issue.path ? 'is required' : 'must be a JSON object'
 
-/** A strict object whose unknown fields are named in errors[]. */
-const strict = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, unknownField)
+/** A strict object whose unknown and missing fields are named in errors[]. */
+const strict = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, objectMessage)
 
 /** Usernames compare case- and width-insensitively: NFKC, then lower case. */
 export function normalizeUsername(value: string): string {
@@ -79,6 +81,8 @@ export const RefreshForm = strict({
 })
 
 export const LOGOUT_SCOPES = ['local', 'others', 'global'] as const
+// Defaults (here and below) reach the OpenAPI document as words in the description, not as
+// `default`, which generated clients take to make a field required (lib/openapi.ts).
 export const LogoutBody = strict({ scope: v.optional(v.picklist(LOGOUT_SCOPES, 'must be local, others or global'), 'local') })
 
 export const TokenResponse = v.object({
@@ -92,29 +96,89 @@ export const TokenResponse = v.object({
 
 export const CreateUser = strict({ username: Username, email: Email, password: NewPassword, role: v.optional(RoleSchema, 'user') })
 
-/** PUT /users/{username}: the FastAPI project's body; admins may add role and disabled. */
-export const PutUser = strict({
+// --- a new password under either name ---------------------------------------------------------
+// The user routes call a new password `password` (as the FastAPI project did), the reset
+// confirmation `new_password` (as the contract does). A client that learnt one name on one route
+// is not told "unknown field" on another: every input that changes a password (PUT and PATCH of a
+// user, PATCH /users/me, the confirmation) takes both, gives its output the route's own name, and
+// refuses the two together. Creating a user keeps plain `password`: there is no old one.
+
+type PasswordName = 'password' | 'new_password'
+type Passwords = { password?: string; new_password?: string }
+type OneNewPassword<T, C extends PasswordName, Required extends boolean> = Omit<T, PasswordName> &
+  (Required extends true ? { [K in C]: string } : { [K in C]?: string })
+
+const newPasswordEntries = { password: v.optional(NewPassword), new_password: v.optional(NewPassword) }
+
+function oneNewPassword<T extends Passwords, C extends PasswordName, R extends boolean>(canonical: C, required: R) {
+  const alias: PasswordName = canonical === 'password' ? 'new_password' : 'password'
+  return v.rawTransform<T, OneNewPassword<T, C, R>>(({ dataset, addIssue, NEVER }) => {
+    const { password: _p, new_password: _n, ...rest } = dataset.value
+    const given = dataset.value[canonical]
+    const aliased = dataset.value[alias]
+    const key = (name: PasswordName) => ({ type: 'object', origin: 'value', input: dataset.value, key: name, value: dataset.value[name] }) as const
+    if (given !== undefined && aliased !== undefined) {
+      addIssue({ message: `give ${canonical} or ${alias}, not both`, path: [key(alias)] })
+      return NEVER
+    }
+    const value = given ?? aliased
+    if (value === undefined) {
+      if (!required) return rest as OneNewPassword<T, C, R>
+      addIssue({ message: 'is required', path: [key(canonical)] })
+      return NEVER
+    }
+    return { ...rest, [canonical]: value } as OneNewPassword<T, C, R>
+  })
+}
+
+/** Documents the alias: both fields are listed; `required` adds the "one of them" rule. */
+function aliasNotes<T extends Passwords>(canonical: PasswordName, required: boolean) {
+  const alias = canonical === 'password' ? 'new_password' : 'password'
+  return v.metadata<T, Record<string, unknown>>({
+    description: `The new password goes in \`${canonical}\`; \`${alias}\` is accepted as the same field (give one of them, not both).`,
+    ...(required && { oneOf: [{ required: [canonical] }, { required: [alias] }] }),
+  })
+}
+
+const putUserEntries = {
   email: Email,
-  password: NewPassword,
+  ...newPasswordEntries,
   current_password: v.optional(GivenPassword),
   role: v.optional(RoleSchema),
   disabled: v.optional(v.boolean('must be true or false')),
-})
+}
+
+/** PUT /users/{username}: the FastAPI project's body; admins may add role and disabled. */
+export const PutUser = v.pipe(strict(putUserEntries), aliasNotes('password', true), oneNewPassword('password', true))
 
 /** PATCH /users/{username}: any part of PUT's body. */
-export const PatchUser = v.partial(PutUser)
+export const PatchUser = v.pipe(v.partial(strict(putUserEntries)), aliasNotes('password', false), oneNewPassword('password', false))
 
-export const PatchMe = strict({
-  email: v.optional(Email),
-  password: v.optional(NewPassword),
-  current_password: GivenPassword,
-})
+export const PatchMe = v.pipe(
+  strict({ email: v.optional(Email), ...newPasswordEntries, current_password: GivenPassword }),
+  aliasNotes('password', false),
+  oneNewPassword('password', false),
+)
+
+/**
+ * `limit` of the list routes. A query string is text, so validation takes digits and makes
+ * them a number; the document describes the integer they stand for, which is what a generated
+ * client should send (the metadata; a regex here would add a string `pattern` to it).
+ */
+const PageLimit = v.optional(
+  v.pipe(
+    v.string('must be a number'),
+    v.metadata({ type: 'integer', minimum: 1, maximum: 100 }),
+    v.check((s) => /^\d{1,3}$/.test(s), 'must be 1 to 100'),
+    v.transform(Number),
+    v.minValue(1, 'must be 1 to 100'),
+    v.maxValue(100, 'must be 1 to 100'),
+  ),
+  '50',
+)
 
 export const ListUsersQuery = strict({
-  limit: v.optional(
-    v.pipe(v.string('must be a number'), v.regex(/^\d{1,3}$/, 'must be 1 to 100'), v.transform(Number), v.minValue(1, 'must be 1 to 100'), v.maxValue(100, 'must be 1 to 100')),
-    '50',
-  ),
+  limit: PageLimit,
   cursor: v.optional(v.pipe(v.string('must be a string'), v.maxLength(200, 'is too long'))),
   role: v.optional(RoleSchema),
   q: v.optional(v.pipe(v.string('must be a string'), v.maxLength(32, 'is too long'))),
@@ -126,18 +190,15 @@ export const PublicUser = v.object({
   email: v.string(),
   role: RoleSchema,
   disabled: v.boolean(),
-  created_at: v.string(),
-  updated_at: v.string(),
+  created_at: v.pipe(v.string(), v.isoTimestamp()),
+  updated_at: v.pipe(v.string(), v.isoTimestamp()),
 })
 
 export type CreateUserInput = v.InferOutput<typeof CreateUser>
 export type PatchUserInput = v.InferOutput<typeof PatchUser>
 
 export const AuditQuery = strict({
-  limit: v.optional(
-    v.pipe(v.string('must be a number'), v.regex(/^\d{1,3}$/, 'must be 1 to 100'), v.transform(Number), v.minValue(1, 'must be 1 to 100'), v.maxValue(100, 'must be 1 to 100')),
-    '50',
-  ),
+  limit: PageLimit,
   cursor: v.optional(v.pipe(v.string('must be a string'), v.maxLength(24, 'is not valid'))),
   user: v.optional(v.pipe(v.string('must be a string'), v.transform(normalizeUsername), v.maxLength(254, 'is too long'))),
   event: v.optional(v.pipe(v.string('must be a string'), v.regex(/^[a-z_]+\.[a-z_]+$/, 'is not an event name'))),
@@ -157,7 +218,11 @@ export const PasswordResetRequest = v.pipe(
 const ResetToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
 
 /** POST /api/auth/password-reset/confirm */
-export const PasswordResetConfirm = strict({ token: ResetToken, new_password: NewPassword })
+export const PasswordResetConfirm = v.pipe(
+  strict({ token: ResetToken, ...newPasswordEntries }),
+  aliasNotes('new_password', true),
+  oneNewPassword('new_password', true),
+)
 
 /** POST /api/users/{username}/password-reset takes no fields (an empty body or `{}`). */
 export const AdminPasswordReset = strict({})

@@ -2,15 +2,19 @@
 // Dev tooling only; never imported by api/ or lib/.
 import { parseArgs } from 'node:util'
 import { startEmbeddedMongo } from './embedded-mongo/index.js'
+import { loadLocalEnv } from './local-env.js'
+import { MEMORY, dataDirFrom } from './local-database.js'
 
 const HELP = `Usage: npm run db -- [options]
 
 Starts an embedded MongoDB-compatible server (wire protocol, official driver compatible).
+Give its address to the tools that use it: MONGODB_URI=mongodb://127.0.0.1:27017 npm run dev
+(npm run dev on its own starts an embedded database of its own).
 
 Options:
   --port N          TCP port (default 27017; 0 picks a free port)
-  --data-dir DIR    data directory (default: $DATA_DIR or .data)
-  --memory          keep everything in memory, touch no disk
+  --data-dir DIR    data directory (default: $DATA_DIR, also from .env, or .data)
+  --memory          keep everything in memory (also DATA_DIR=:memory:)
   --help            show this help
 `
 
@@ -38,21 +42,21 @@ async function main(): Promise<void> {
     process.stdout.write(HELP)
     return
   }
+  loadLocalEnv()
   const port = values.port === undefined ? 27017 : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
-  const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? '.data'
+  const where = dataDirFrom(values.memory ? MEMORY : (values['data-dir'] ?? process.env.DATA_DIR))
 
   let server
   try {
-    server = await startEmbeddedMongo({ port, dataDir, memory: values.memory })
+    server = await startEmbeddedMongo({ port, ...(where.memory ? { memory: true } : { dataDir: where.dir }) })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     if (e.code === 'EADDRINUSE') fail(`port ${port} is already in use`)
     fail(e.message)
   }
-  const where = values.memory ? 'in memory' : `data in ${dataDir}`
   process.stdout.write(`MongoDB-compatible server ready at ${server.uri}\n`)
-  process.stderr.write(`db: ${where}; Ctrl-C to stop\n`)
+  process.stderr.write(`db: ${where.memory ? 'in memory' : `data in ${where.dir}`}; Ctrl-C to stop\n`)
 
   let stopping = false
   const stop = (signal: string) => {

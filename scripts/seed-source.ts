@@ -5,7 +5,7 @@
 // name the host, never the connection string's password.
 import { MongoClient } from 'mongodb'
 import { rawFromDocument, type RawRow } from './seed-input.js'
-import { describeUri, redactSecrets } from './seed-uri.js'
+import { describeUri, redactSecrets } from './mongo-uri.js'
 
 export interface SourceOptions {
   uri: string

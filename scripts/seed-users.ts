@@ -9,9 +9,8 @@ import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import bcrypt from 'bcryptjs'
-import dotenv from 'dotenv'
-import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, ObjectId, type Collection, type WriteError } from 'mongodb'
-import { ConfigError, getConfig } from '../lib/config.js'
+import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, ObjectId, type Collection, type MongoClient, type WriteError } from 'mongodb'
+import { ConfigError, MONGODB_URI_RULE, getConfig, isMongoUri, loadConfig } from '../lib/config.js'
 import { getClient, getDb, type UserDoc } from '../lib/db.js'
 import { applyImportChange, createUser, newUserDoc } from '../lib/users.js'
 import { hashPassword, isBcryptHash, verifyPassword } from '../lib/passwords.js'
@@ -20,7 +19,9 @@ import { normalizeUsername, type Role } from '../lib/schemas.js'
 import { HashPool, type Hasher } from './seed-hash-pool.js'
 import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
 import { describeSource, readSourceRows, SourceError } from './seed-source.js'
-import { describeUri, redactSecrets } from './seed-uri.js'
+import { describeUri, redactSecrets } from './mongo-uri.js'
+import { loadLocalEnv } from './local-env.js'
+import { findRunningDatabase } from './local-database.js'
 
 const EXIT = { ok: 0, rowsFailed: 1, unusable: 2, interrupted: 130 } as const
 
@@ -62,18 +63,21 @@ Many users from another MongoDB (read-only there: one find):
 Behaviour:
   --upsert                 update an existing user (matched by username): email, role,
                            password; a changed password or role ends the user's sessions
-  --dry-run                validate and report what would happen; write nothing
+  --dry-run                validate and report what would happen; write nothing. Without a
+                           reachable database the rows are checked against the rules only
   --json                   print the summary as JSON on stdout
   --cost N                 bcrypt cost, 4-15 (default: BCRYPT_COST, else 12)
   --workers N              hashing threads (default and maximum: ${availableParallelism()}, the cores available)
   --batch-size N           users per insert (default 100)
-  --uri URI                MongoDB connection string (default: MONGODB_URI; mongodb+srv:// works)
+  --uri URI                MongoDB connection string (default: MONGODB_URI, else the embedded
+                           database of a running npm run dev; mongodb+srv:// works)
   --db NAME                database name (default: MONGODB_DB, else auth)
   -h, --help               this text
 
 MONGODB_URI, MONGODB_DB, BCRYPT_COST and DB_TIMEOUT_MS (connect timeout, default 3000 ms) are
-read from the environment, then from .env (the environment wins); --uri, --db and --cost win
-over both.
+read from the environment, then from .env (the environment wins; NAME= means unset); --uri,
+--db and --cost win over both. With none of --uri and MONGODB_URI, the database is the one
+npm run dev started, found in <DATA_DIR>/embedded-mongodb.json while it runs.
 
 Output: a progress bar on stderr when it is a terminal (file imports); a summary on stdout:
 created, updated, skipped, failed, and each skipped or failed row with its line (0 = the user
@@ -186,12 +190,15 @@ function parseOptions(argv: string[]): Options {
     if (options.admins.length === 0) throw new UsageError('--admins needs at least one username')
   }
   if (options.help) return options
+  // Checked here, not by lib/config: its message would blame MONGODB_URI for a bad flag.
+  if (options.uri !== undefined && !isMongoUri(options.uri)) throw new UsageError(`--uri ${MONGODB_URI_RULE}`)
   const many = options.file !== undefined || options.fromUri !== undefined
   if (options.file !== undefined && options.fromUri !== undefined) throw new UsageError('give --file or --from-uri, not both')
   if (options.fromUri === undefined && (values['from-db'] !== undefined || values['from-collection'] !== undefined)) {
     throw new UsageError('--from-db and --from-collection go with --from-uri')
   }
   if (options.fromUri !== undefined) {
+    if (!isMongoUri(options.fromUri)) throw new UsageError(`--from-uri ${MONGODB_URI_RULE}`)
     options.fromDb ??= databaseInPath(options.fromUri)
     if (!options.fromDb) throw new UsageError('give --from-db (the old database; the FastAPI project uses testdb)')
   }
@@ -356,6 +363,8 @@ async function findExisting(run: Run, rows: ValidRow[]): Promise<{ byName: Map<s
  * the unique indexes still settle races with another writer (11000 = skipped).
  */
 async function processBatch(run: Run, rows: ValidRow[]): Promise<void> {
+  // A dry run without a database: nothing to compare with, every valid row would be created.
+  if (!run.users) return createRows(run, rows)
   let existing
   try {
     existing = await findExisting(run, rows)
@@ -523,6 +532,8 @@ interface Summary {
   source: string
   database: string
   dry_run: boolean
+  /** false for a dry run without a database: existing users were not looked up */
+  database_checked: boolean
   created: number
   updated: number
   skipped: number
@@ -557,8 +568,14 @@ function printSummary(s: Summary, json: boolean): void {
   }
   const LIST_LIMIT = 100
   const out: string[] = []
-  out.push(`${s.dry_run ? 'Dry run (nothing written): ' : ''}${s.source === 'flags' ? 'one user' : s.source} -> database ${s.database}`)
-  out.push(`  created  ${s.created}`, `  updated  ${s.updated}`, `  skipped  ${s.skipped}`, `  failed   ${s.failed}`)
+  const dryRun = !s.dry_run ? '' : s.database_checked ? 'Dry run (nothing written): ' : 'Dry run without a database (nothing written, existing users not checked): '
+  out.push(`${dryRun}${s.source === 'flags' ? 'one user' : s.source} -> database ${s.database}`)
+  // A dry run counts what it would do; it created nothing.
+  const counts: [string, number][] = s.dry_run
+    ? [['would create', s.created], ['would update', s.updated], ['would skip', s.skipped], ['failed', s.failed]]
+    : [['created', s.created], ['updated', s.updated], ['skipped', s.skipped], ['failed', s.failed]]
+  const width = Math.max(...counts.map(([label]) => label.length))
+  for (const [label, n] of counts) out.push(`  ${label.padEnd(width)}  ${n}`)
   if (s.not_processed > 0) out.push(`  not processed ${s.not_processed}`)
   if (s.interrupted) out.push('Interrupted: the batches in flight were finished; rows not processed were not written.')
   if (s.error) out.push(`Stopped: ${s.error}`)
@@ -576,11 +593,13 @@ function printSummary(s: Summary, json: boolean): void {
 
 // --- main ---------------------------------------------------------------------------------
 
-function loadEnvironment(options: Options): void {
+/** Where the database comes from: a flag, the environment, a running `npm run dev`, or nowhere. */
+type Target = { from: 'flag' | 'environment' } | { from: 'npm run dev'; file: string } | { from: 'none'; why: string }
+
+function loadEnvironment(options: Options): Target {
   // The environment wins over .env; flags win over both. lib/config reads process.env once,
   // on first use, so all of this happens before anything asks for the configuration.
-  dotenv.config({ quiet: true, override: false })
-  if (options.uri !== undefined) process.env.MONGODB_URI = options.uri
+  loadLocalEnv()
   if (options.db !== undefined) process.env.MONGODB_DB = options.db
   if (options.cost !== undefined) process.env.BCRYPT_COST = String(options.cost)
   // The seed signs no token, but lib/config insists on a signing key outside local development
@@ -588,7 +607,24 @@ function loadEnvironment(options: Options): void {
   if (!process.env.JWT_SECRET && !process.env.JWT_PRIVATE_KEY && !process.env.JWT_PRIVATE_KEYS) {
     process.env.JWT_SECRET = randomBytes(32).toString('base64url')
   }
+  if (options.uri !== undefined) {
+    process.env.MONGODB_URI = options.uri
+    return { from: 'flag' }
+  }
+  if (process.env.MONGODB_URI) return { from: 'environment' }
+  // Locally the database is usually the embedded one `npm run dev` started on a free port.
+  const found = findRunningDatabase()
+  if (found && 'uri' in found) {
+    process.env.MONGODB_URI = found.uri
+    return { from: 'npm run dev', file: found.file }
+  }
+  const why = found ? `${found.file} names a process that has ended (pid ${found.pid})` : 'no npm run dev is running here'
+  return { from: 'none', why: `MONGODB_URI is not set and ${why}` }
 }
+
+// lib/config insists on a URI; a dry run with no database at all gives it one that is never
+// used, so the other variables (MONGODB_DB, BCRYPT_COST) are still checked.
+const NO_DATABASE = 'mongodb://no-database.invalid'
 
 async function readInput(options: Options): Promise<{ raws: RawRow[]; generated?: string; source: string }> {
   if (options.file !== undefined) return { raws: await readUsersFile(options.file), source: basename(options.file) }
@@ -624,11 +660,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE)
     return EXIT.ok
   }
-  loadEnvironment(options)
+  const target = loadEnvironment(options)
+  if (target.from === 'none' && !options.dryRun) {
+    process.stderr.write(`seed: no database: ${target.why}; start npm run dev, or give --uri or MONGODB_URI\n`)
+    return EXIT.unusable
+  }
 
   let config
   try {
-    config = getConfig()
+    config = target.from === 'none' ? loadConfig({ ...process.env, MONGODB_URI: NO_DATABASE }) : getConfig()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`seed: ${err.message}\n`)
@@ -711,34 +751,46 @@ async function main(argv: string[]): Promise<number> {
   }
   process.on('SIGINT', onSigint)
 
-  let connected = false
+  // Why a dry run goes on without a database, when it does.
+  let offline = target.from === 'none' ? target.why : undefined
+  let client: MongoClient | undefined
   try {
-    if (planned.rows.length > 0) {
+    if (planned.rows.length > 0 && offline === undefined) {
       try {
+        if (target.from === 'npm run dev') {
+          process.stderr.write(`seed: MONGODB_URI is not set; using the embedded database of npm run dev at ${config.mongoUri} (from ${target.file})\n`)
+        }
+        client = await getClient()
         // A dry run only reads: it must not even create the indexes getDb() ensures.
         // Connecting first surfaces the real cause (refused, DNS, auth) rather than the
         // "Topology is closed" of the index builds that were queued behind the failed connect.
-        await (await getClient()).connect()
+        await client.connect()
         if (options.dryRun) {
-          const db = (await getClient()).db(config.mongoDb)
+          const db = client.db(config.mongoDb)
           await db.command({ ping: 1 })
           run.users = db.collection<UserDoc>('users')
         } else {
           const db = await getDb()
           run.users = db.collection<UserDoc>('users')
         }
-        connected = true
       } catch (err) {
         const reason = redactSecrets(err instanceof Error ? err.message : String(err), config.mongoUri, options.fromUri)
-        process.stderr.write(`seed: cannot connect to MongoDB at ${describeUri(config.mongoUri)} (database ${config.mongoDb}): ${reason}\n`)
-        return EXIT.unusable
+        const where = `cannot connect to MongoDB at ${describeUri(config.mongoUri)} (database ${config.mongoDb}): ${reason}`
+        if (!options.dryRun) {
+          process.stderr.write(`seed: ${where}\n`)
+          return EXIT.unusable
+        }
+        offline = where
       }
-      await processAll(run, planned.rows)
     }
+    if (offline !== undefined && planned.rows.length > 0) {
+      process.stderr.write(`seed: dry run without a database (${offline}): rows are checked against the rules only, not against existing users\n`)
+    }
+    if (planned.rows.length > 0) await processAll(run, planned.rows)
   } finally {
     run.progress.finish()
     await run.hasher.close()
-    if (planned.rows.length > 0) await (await getClient()).close().catch(() => undefined)
+    await client?.close().catch(() => undefined)
   }
 
   const elapsedMs = performance.now() - started
@@ -748,6 +800,7 @@ async function main(argv: string[]): Promise<number> {
     source: input.source,
     database: config.mongoDb,
     dry_run: options.dryRun,
+    database_checked: offline === undefined,
     created: run.created,
     updated: run.updated,
     skipped: run.skipped.length,

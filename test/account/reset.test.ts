@@ -27,7 +27,7 @@ const confirm = (token: string, new_password: string) => svc.call('POST', '/api/
 const me = (t: Tokens) => svc.call('GET', '/api/users/me', { token: t.access_token })
 const tryLogin = (username: string, password: string) => svc.call('POST', '/api/auth/login', { json: { username, password } })
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url')
-const roundTrips = (res: Response) => /"(\d+) round trips"/.exec(res.headers.get('server-timing') ?? '')?.[1]
+const roundTrips = (res: Response) => /"(\d+) round trips?"/.exec(res.headers.get('server-timing') ?? '')?.[1]
 
 /** A reset token for the user, by the mail route. */
 async function mailedToken(email: string): Promise<string> {
@@ -144,6 +144,19 @@ describe('POST /api/auth/password-reset/confirm', () => {
     expect((await confirm(token, 'A-much-better-passw0rd')).status).toBe(204)
   })
 
+  it('takes `password` as the same field as `new_password` (the name the user routes use), but not both', async () => {
+    const u = await newUser(svc, adminToken)
+    const token = await mailedToken(u.email)
+    const both = await svc.call('POST', '/api/auth/password-reset/confirm', { json: { token, new_password: 'Both-names-passw0rd', password: 'Both-names-passw0rd' } })
+    expect(both.status).toBe(400)
+    expect((await both.json()).errors).toEqual([{ path: 'password', message: 'give new_password or password, not both' }])
+
+    // The refused request used nothing up: the token sets the password given as `password`.
+    const aliased = await svc.call('POST', '/api/auth/password-reset/confirm', { json: { token, password: 'Aliased-reset-passw0rd' } })
+    expect(aliased.status).toBe(204)
+    expect((await tryLogin(u.username, 'Aliased-reset-passw0rd')).status).toBe(200)
+  })
+
   it('refuses an expired token (and accepts an unexpired one stored the same way)', async () => {
     const u = await newUser(svc, adminToken)
     const expired = randomBytes(32).toString('base64url')
@@ -184,11 +197,14 @@ describe('POST /api/auth/password-reset/confirm', () => {
   it.each([
     { name: 'an unknown token', body: { token: randomBytes(32).toString('base64url'), new_password: 'Good-enough-pw1' }, path: 'token' },
     { name: 'a missing token', body: { new_password: 'Good-enough-pw1' }, path: 'token' },
+    { name: 'a missing new_password', body: { token: 'x' }, path: 'new_password' },
     { name: 'an unknown field', body: { token: 'x', new_password: 'Good-enough-pw1', username: 'root-admin' }, path: 'username' },
-  ])('refuses $name with 400', async ({ body, path }) => {
+  ])('refuses $name with 400', async ({ name, body, path }) => {
     const res = await svc.call('POST', '/api/auth/password-reset/confirm', { json: body })
     expect(res.status).toBe(400)
-    expect((await res.json()).errors[0].path).toBe(path)
+    const { errors } = await res.json()
+    expect(errors[0].path).toBe(path)
+    if (name.startsWith('a missing')) expect(errors[0].message).toBe('is required')
   })
 
   it('stores only the hash of a token, and the audit trail records request and reset', async () => {

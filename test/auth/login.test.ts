@@ -104,6 +104,15 @@ describe('POST /api/auth/login', () => {
     if (status === 400) expect(body.error).toBe('invalid_request')
   })
 
+  it.each([
+    { name: 'password', body: { username: 'someone' } },
+    { name: 'username', body: { password: 'something' } },
+  ])('names a missing $name as required (not "must be a JSON object")', async ({ name, body }) => {
+    const res = await svc.call('POST', '/api/auth/login', { json: body })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ type: 'urn:problem:validation', error: 'invalid_request', detail: `${name}: is required`, errors: [{ path: name, message: 'is required' }] })
+  })
+
   it('answers other methods with 405 and Allow', async () => {
     const res = await svc.fetch('/api/auth/login')
     expect(res.status).toBe(405)

@@ -170,7 +170,7 @@ describe('authentication under concurrency', () => {
       }),
     )
     for (const a of answers) {
-      expect(a.timing).toMatch(/desc="1 round trips"/)
+      expect(a.timing).toMatch(/desc="1 round trip"/)
       if (a.who === ended) {
         expect(a.status).toBe(401)
         expect(a.body.username).toBeUndefined()

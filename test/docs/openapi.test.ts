@@ -89,6 +89,48 @@ describe('the OpenAPI document', () => {
     )
   })
 
+  it('documents 405 with Allow on every operation', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item) as [string, { responses: Record<string, unknown> }][]) {
+        expect(op.responses['405'], `${method} ${path}`).toEqual({ $ref: '#/components/responses/MethodNotAllowed' })
+      }
+    }
+    expect(Object.keys(check.resolved.components.responses.MethodNotAllowed.headers)).toContain('Allow')
+  })
+
+  it('describes `limit` as the integer 1 to 100 a client sends, not the string it is on the wire', () => {
+    for (const path of ['/api/users', '/api/audit']) {
+      const limit = (doc.paths[path]!.get as { parameters: { name: string; schema: unknown }[] }).parameters.find((p) => p.name === 'limit')
+      expect(limit?.schema, path).toEqual({ type: 'integer', minimum: 1, maximum: 100, description: 'Default: `50`.' })
+    }
+  })
+
+  it('carries no `default`, which generated clients turn into a required field, and says the defaults in words', () => {
+    expect(JSON.stringify(doc)).not.toContain('"default"')
+    expect(check.resolved.components.schemas.CreateUser.properties.role.description).toBe('Default: `user`.')
+    expect(check.resolved.components.schemas.CreateUser.required).not.toContain('role')
+    expect(check.resolved.components.schemas.LogoutBody.properties.scope.description).toBe('Default: `local`.')
+  })
+
+  it('documents the two names of a new password where a password is set', () => {
+    const schemas = check.resolved.components.schemas
+    for (const name of ['PutUser', 'PatchUser', 'PatchMe', 'PasswordResetConfirm']) {
+      expect(Object.keys(schemas[name].properties), name).toEqual(expect.arrayContaining(['password', 'new_password']))
+      expect(schemas[name].description, name).toMatch(/is accepted as the same field/)
+    }
+    expect(schemas.PutUser.oneOf).toEqual([{ required: ['password'] }, { required: ['new_password'] }])
+    expect(schemas.PasswordResetConfirm.oneOf).toEqual([{ required: ['new_password'] }, { required: ['password'] }])
+  })
+
+  it('promises what every answer carries: a problem detail, timestamps as date-times, itself as an OpenAPI object', () => {
+    const schemas = check.resolved.components.schemas
+    expect(schemas.Problem.required).toContain('detail')
+    expect(schemas.PublicUser.properties.created_at).toEqual({ type: 'string', format: 'date-time' })
+    expect(schemas.PublicUser.properties.updated_at).toEqual({ type: 'string', format: 'date-time' })
+    const self = check.resolved.paths['/api/openapi.json'].get.responses['200'].content['application/json'].schema
+    expect(self.required).toEqual(['openapi', 'info', 'paths'])
+  })
+
   it('builds the document once per instance', () => {
     expect(openApiDocument()).toBe(doc)
   })
@@ -109,8 +151,9 @@ describe('live answers match the document', () => {
     const text = await res.text()
     const isJson = /json/.test(res.headers.get('content-type') ?? '')
     const body = text && isJson ? JSON.parse(text) : text || undefined
-    const documented =
-      res.status === 405 ? check.resolved.components.responses.MethodNotAllowed : documentedResponse(check.resolved, path, method, res.status)
+    // A 405 is documented on the operations the route serves (the method asked for is none of them).
+    const served = ['get', 'post', 'put', 'patch', 'delete'].find((m) => m !== method.toLowerCase() && doc.paths[path]?.[m])
+    const documented = documentedResponse(check.resolved, path, res.status === 405 ? served! : method, res.status)
     expect(await responseProblems(documented, res, body), `${method} ${path} → ${res.status} ${text.slice(0, 300)}`).toEqual([])
     expect(res.headers.get('x-request-id')).toBeTruthy()
     return body

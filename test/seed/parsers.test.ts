@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { CsvError, parseCsv } from '../../scripts/seed-csv.js'
 import { jsonRows } from '../../scripts/seed-input.js'
-import { describeUri, redactSecrets } from '../../scripts/seed-uri.js'
+import { describeUri, redactSecrets } from '../../scripts/mongo-uri.js'
 
 describe('parseCsv', () => {
   it.each([

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import bcrypt from 'bcryptjs'
 import { MongoClient } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -24,6 +26,7 @@ interface SeedJson {
   failed: number
   not_processed: number
   dry_run: boolean
+  database_checked: boolean
   interrupted: boolean
   skips: { line: number | null; username?: string; reason: string }[]
   failures: { line: number | null; username?: string; reason: string }[]
@@ -32,8 +35,13 @@ interface SeedJson {
 
 const newDb = () => `seed_${randomBytes(5).toString('hex')}`
 
-function seedProcess(args: string[], opts: { db: string; stdin?: string; env?: Record<string, string> }) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed-users.ts', ...args], {
+// By absolute path, so a test may run the script from another working directory.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+const SCRIPT = fileURLToPath(new URL('../../scripts/seed-users.ts', import.meta.url))
+
+function seedProcess(args: string[], opts: { db: string; stdin?: string; env?: Record<string, string>; cwd?: string }) {
+  const child = spawn(process.execPath, ['--import', TSX, SCRIPT, ...args], {
+    cwd: opts.cwd,
     env: {
       ...process.env,
       MONGODB_URI: inject('mongoUri'),
@@ -57,7 +65,7 @@ function seedProcess(args: string[], opts: { db: string; stdin?: string; env?: R
   return { child, done }
 }
 
-const seed = (args: string[], opts: { db: string; stdin?: string; env?: Record<string, string> }) => seedProcess(args, opts).done
+const seed = (args: string[], opts: Parameters<typeof seedProcess>[1]) => seedProcess(args, opts).done
 const json = (r: SeedResult) => JSON.parse(r.stdout) as SeedJson
 
 let client: MongoClient
@@ -172,10 +180,13 @@ describe('one user from flags', () => {
     { name: 'no password source off a terminal', args: ['--username', 'nopw', '--email', 'nopw@example.com'], message: /no password/ },
     { name: 'a file and flags together', args: ['--file', 'x.csv', '--username', 'x'], message: /cannot be combined/ },
     { name: 'a cost out of range', args: ['--file', 'x.csv', '--cost', '3'], message: /--cost must be/ },
+    // The flag is to blame, not the MONGODB_URI the user never set.
+    { name: 'a --uri that is no connection string', args: ['--file', 'x.csv', '--uri', 'notauri'], message: /^seed: --uri must start with mongodb:\/\/ or mongodb\+srv:\/\// },
   ])('refuses $name with the usage and exit 2', async ({ args, message }) => {
     const result = await seed(args, { db: newDb() })
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(message)
+    expect(result.stderr).not.toContain('MONGODB_URI must')
     expect(result.stderr).toContain('Usage: npm run seed')
   })
 
@@ -284,6 +295,12 @@ describe('many users from a file', () => {
     expect(json(result).failures[0]).toMatchObject({ line: 3, username: 'mike' })
     // Not a user, and not even the indexes a real run ensures.
     expect(await client.db(db).listCollections().toArray()).toEqual([])
+
+    // The text summary says what it would do: nothing was created.
+    const text = await seed(['--file', file, '--dry-run'], { db })
+    expect(text.stdout).toMatch(/^Dry run \(nothing written\)/)
+    expect(text.stdout).toMatch(/^ {2}would create +1$/m)
+    expect(text.stdout).not.toMatch(/^ {2}created/m)
   })
 
   it('reports a file it cannot parse with exit 2', async () => {
@@ -335,5 +352,34 @@ describe('connection', () => {
       expect(result.stderr).toMatch(/cannot connect to MongoDB at 127\.0\.0\.1:1/)
       expect(result.stdout + result.stderr).not.toContain('s3cretpw')
     }
+  })
+
+  it('--dry-run without a reachable database checks the rows against the rules and says so', async () => {
+    const file = await writeInput('two.csv', 'username,email,password\nromeo,romeo@example.com,Verona-Passw0rd-1\nsierra,sierra@example,Sierra-Passw0rd-1\n')
+    const result = await seed(['--file', file, '--dry-run', '--json', '--uri', 'mongodb://user:s3cretpw@127.0.0.1:1/'], { db: newDb() })
+    // 1: a row failed the rules; the database being away is no failure of a dry run.
+    expect(result.code, result.stderr).toBe(1)
+    expect(json(result)).toMatchObject({ dry_run: true, database_checked: false, created: 1, failed: 1 })
+    expect(result.stderr).toMatch(/dry run without a database \(cannot connect to MongoDB at 127\.0\.0\.1:1 .*\): rows are checked against the rules only/)
+    expect(result.stdout + result.stderr).not.toContain('s3cretpw')
+  })
+
+  describe('with no MONGODB_URI and no npm run dev', () => {
+    // A directory of its own: no .env and no address left by a dev server of the checkout.
+    const elsewhere = (args: string[], stdin?: string) => seed(args, { db: newDb(), stdin, cwd: dir, env: { MONGODB_URI: '' } })
+
+    it('a dry run validates without a database', async () => {
+      const result = await elsewhere(['--username', 'tango', '--email', 'tango@example.com', '--password-stdin', '--dry-run'], 'Orchard-Lamp-4471')
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(/dry run without a database \(MONGODB_URI is not set and no npm run dev is running here\)/)
+      expect(result.stdout).toMatch(/^Dry run without a database \(nothing written, existing users not checked\)/)
+      expect(result.stdout).toMatch(/^ {2}would create +1$/m)
+    })
+
+    it('a real run exits 2 and says where a database would come from', async () => {
+      const result = await elsewhere(['--username', 'tango', '--email', 'tango@example.com', '--password-stdin'], 'Orchard-Lamp-4471')
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(/^seed: no database: MONGODB_URI is not set and no npm run dev is running here; start npm run dev, or give --uri or MONGODB_URI$/m)
+    })
   })
 })

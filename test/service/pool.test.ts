@@ -39,8 +39,15 @@ it('answers /api/health with 200 and the contract body, with Server-Timing and x
   expect(res.status).toBe(200)
   expect(await res.json()).toEqual({ status: 'ok', db: 'ok' })
   expect(res.headers.get('x-request-id')).toBe('probe-123')
-  expect(res.headers.get('server-timing')).toMatch(/^db;dur=[\d.]+;desc="1 round trips"$/)
+  expect(res.headers.get('server-timing')).toMatch(/^db;dur=[\d.]+;desc="1 round trip"$/)
   expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+})
+
+it('counts round trips in Server-Timing in words a reader expects (0 round trips, 1 round trip)', async () => {
+  // The key set touches no database: zero, plural.
+  const keys = await svc.fetch('/.well-known/jwks.json')
+  expect(keys.status).toBe(200)
+  expect(keys.headers.get('server-timing')).toMatch(/^db;dur=[\d.]+;desc="0 round trips"$/)
 })
 
 it('answers CORS preflights only for configured origins', async () => {

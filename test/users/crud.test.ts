@@ -76,15 +76,36 @@ describe('changing users', () => {
     { name: 'an unknown field', body: { email: 'a@example.com', password: 'Sturdy-passw0rd-123', nickname: 'x' }, path: 'nickname' },
     { name: 'an operator object', body: { email: { $gt: '' }, password: 'Sturdy-passw0rd-123' }, path: 'email' },
     { name: 'a wrong type for disabled', body: { email: 'a@example.com', password: 'Sturdy-passw0rd-123', disabled: 'yes' }, path: 'disabled' },
-    { name: 'a missing password (PUT is whole)', body: { email: 'a@example.com' }, path: 'password' },
-  ])('PUT refuses $name with 400 and changes nothing', async ({ body, path }) => {
+    { name: 'a missing password (PUT is whole)', body: { email: 'a@example.com' }, path: 'password', message: 'is required' },
+    { name: 'a missing email', body: { password: 'Sturdy-passw0rd-123' }, path: 'email', message: 'is required' },
+    { name: 'both password and new_password', body: { email: 'a@example.com', password: 'Sturdy-passw0rd-123', new_password: 'Sturdy-passw0rd-123' }, path: 'new_password', message: 'give password or new_password, not both' },
+  ])('PUT refuses $name with 400 and changes nothing', async ({ body, path, message }) => {
     const u = await newUser(svc, adminToken)
     const before = await (await get(`/api/users/${u.username}`)).json()
     const res = await svc.call('PUT', `/api/users/${u.username}`, { token: adminToken, json: body })
     expect(res.status).toBe(400)
-    expect((await res.json()).errors.map((e: { path: string }) => e.path)).toContain(path)
+    const { errors } = (await res.json()) as { errors: { path: string; message: string }[] }
+    expect(errors.map((e) => e.path)).toContain(path)
+    if (message) expect(errors).toContainEqual({ path, message })
     expect(await (await get(`/api/users/${u.username}`)).json()).toEqual(before)
     expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })).status).toBe(200)
+  })
+
+  it('PATCH /api/users/me takes new_password as the same field as password (the name reset confirmation uses)', async () => {
+    const u = await newUser(svc, adminToken)
+    const t = await login(svc, u.username, u.password)
+    const both = await svc.call('PATCH', '/api/users/me', { token: t.access_token, json: { password: 'Two-names-passw0rd', new_password: 'Two-names-passw0rd', current_password: u.password } })
+    expect(both.status).toBe(400)
+    expect((await both.json()).errors).toEqual([{ path: 'new_password', message: 'give password or new_password, not both' }])
+    expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })).status).toBe(200)
+
+    const aliased = await svc.call('PATCH', '/api/users/me', { token: t.access_token, json: { new_password: 'Renamed-field-passw0rd', current_password: u.password } })
+    expect(aliased.status).toBe(200)
+    expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: 'Renamed-field-passw0rd' } })).status).toBe(200)
+    // The same rules as under its own name: the current password is still required.
+    const unproven = await svc.call('PATCH', '/api/users/me', { token: t.access_token, json: { new_password: 'Unproven-passw0rd-1' } })
+    expect(unproven.status).toBe(400)
+    expect((await unproven.json()).errors).toEqual([{ path: 'current_password', message: 'is required' }])
   })
 
   it('a wrong current_password is refused with 400, changes nothing, and counts as a failed login', async () => {

@@ -1,6 +1,7 @@
 // Naming a MongoDB connection string in messages without its secret: the host list (or the
-// SRV name of an Atlas cluster) for "could not connect" messages, and a scrubber that removes
-// the credentials from any text (a driver message, say) before it is printed.
+// SRV name of an Atlas cluster) for the "could not connect" messages of the seed script and the
+// local runner, and a scrubber that removes the credentials from any text (a driver message,
+// say) before it is printed. Local tooling only.
 
 export interface UriParts {
   scheme: 'mongodb' | 'mongodb+srv'
