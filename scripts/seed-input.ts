@@ -28,8 +28,10 @@ export interface RawRow {
   /** The file line the row starts on; for documents of a database, their position in the read. */
   line: number
   values: Partial<Record<Field, unknown>>
-  /** The document's `_id` (24 hex digits) when it has one: kept as the user's id, and reported. */
+  /** The document's `_id` when it has one, as reports name it (an ObjectId as 24 hex digits). */
   id?: string
+  /** The `_id` is an ObjectId: kept as the user's id (other kinds of _id cannot be ours). */
+  keepId?: boolean
   /** The field the hash came in (`password_hash` or `hashed_password`), for messages. */
   hashField?: string
   /** A problem found while reading (malformed CSV record, unknown JSON field). */
@@ -40,6 +42,7 @@ export interface RawRow {
 export interface ValidRow {
   line: number
   id?: string
+  keepId?: boolean
   username: string
   email: string
   role: Role
@@ -163,7 +166,20 @@ function jsonLineRows(text: string): RawRow[] {
   return rows
 }
 
-/** `_id` as mongoexport writes it (`{"$oid": "..."}`) or as the driver reads it (an ObjectId). */
+/**
+ * A document's `_id` as reports name it, and whether it is an ObjectId (as mongoexport writes it,
+ * `{"$oid": "..."}`, or as the driver reads it), which the import keeps as the user's id. A
+ * string or number `_id` (some projects use UUID strings) only names the row: the user gets a new
+ * ObjectId, as our ids are ObjectIds.
+ */
+function readId(value: unknown): { id: string; keep: boolean } | undefined {
+  const hex = objectIdHex(value)
+  if (hex) return { id: hex, keep: true }
+  if (typeof value === 'string' && value.length > 0 && value.length <= 128 && !/[\u0000-\u001f]/.test(value)) return { id: value, keep: false }
+  if (typeof value === 'number' && Number.isFinite(value)) return { id: String(value), keep: false }
+  return undefined
+}
+
 function objectIdHex(value: unknown): string | undefined {
   if (value instanceof ObjectId) return value.toHexString()
   if (typeof value === 'object' && value !== null && Object.keys(value).length === 1) {
@@ -185,9 +201,11 @@ export function rawFromDocument(item: unknown, line: number): RawRow {
   const unknown: string[] = []
   for (const [key, value] of Object.entries(item)) {
     if (key === '_id') {
-      const id = objectIdHex(value)
-      if (id) row.id = id
-      else problems.push('_id: must be an ObjectId ({"$oid": "<24 hex digits>"})')
+      const id = readId(value)
+      if (id) {
+        row.id = id.id
+        if (id.keep) row.keepId = true
+      } else problems.push('_id: must be an ObjectId ({"$oid": "<24 hex digits>"}), a string or a number')
     } else if (key === HASH_ALIAS || key === 'password_hash') {
       if (row.hashField !== undefined) problems.push(`give password_hash or ${HASH_ALIAS}, not both`)
       row.hashField = key
@@ -305,6 +323,7 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
   }
   const row: ValidRow = { line: raw.line, username: username.output, email: email.output, role: role.output }
   if (raw.id !== undefined) row.id = raw.id
+  if (raw.keepId) row.keepId = true
   if (plain !== undefined) row.password = plain
   if (passwordHash !== undefined) row.passwordHash = passwordHash
   return { row }

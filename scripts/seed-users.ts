@@ -48,7 +48,8 @@ Many users from a file:
                            to move users from another system without a reset; the user's next
                            login replaces an argon2 hash with bcrypt. Other hash schemes (pbkdf2,
                            md5, sha512-crypt, ...) are refused, row by row.
-                           _id (an ObjectId, {"$oid": ...} in a file) is kept as the user's id.
+                           _id (an ObjectId, {"$oid": ...} in a file) is kept as the user's id;
+                           another kind of _id (a string) only names the row in reports.
                            An empty role is --role (default user).
 
 Many users from another MongoDB (read-only there: one find):
@@ -412,7 +413,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
   hashed.forEach((h, i) => {
     const row = rows[i]!
     if (h.status === 'rejected') return fail(run, row, `hashing failed: ${(h.reason as Error).message}`, true)
-    const id = row.id === undefined ? undefined : ObjectId.createFromHexString(row.id)
+    const id = row.keepId && row.id !== undefined ? ObjectId.createFromHexString(row.id) : undefined
     docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id }, now))
     docRows.push(row)
   })

@@ -221,6 +221,24 @@ describe('importing the FastAPI project from a mongoexport file', () => {
   })
 })
 
+describe('ids', () => {
+  it('keeps an ObjectId _id; a string _id only names the row (the user gets an ObjectId of ours)', async () => {
+    const db = newDb()
+    const [alice, bob] = fixture.users as [FastApiUser, FastApiUser]
+    const file = await writeInput('users.json', mongoexportLines([alice, { ...bob, _id: 'legacy-uuid-2' }]))
+    expect((await seed(['--file', file], db)).code).toBe(0)
+    const stored = await usersIn(db).find().sort({ username: 1 }).toArray()
+    expect(stored.map((u) => u.username)).toEqual(['alice', 'bob'])
+    expect(stored[0]!._id.toHexString()).toBe(alice._id.$oid)
+    expect(stored[1]!._id).toBeInstanceOf(ObjectId)
+    const again = json(await seed(['--file', file, '--json'], db))
+    expect(again.skips.map((s) => [s.line, s.id, s.username])).toEqual([
+      [1, alice._id.$oid, 'alice'],
+      [2, 'legacy-uuid-2', 'bob'],
+    ])
+  })
+})
+
 describe('refused rows', () => {
   it('refuses every hash it cannot verify, naming the line and _id and never the hash; exit 1', async () => {
     const db = newDb()

@@ -51,10 +51,13 @@ describe('jsonRows: the FastAPI project\'s forms', () => {
     expect(rows.map((r) => [r.line, r.id, r.hashField, r.error])).toEqual([
       [1, '65a000000000000000000001', 'hashed_password', undefined],
       [3, undefined, undefined, 'not valid JSON'],
-      [4, undefined, undefined, 'unknown field(s) full_name; _id: must be an ObjectId ({"$oid": "<24 hex digits>"})'],
+      [4, '65a000000000000000000003', undefined, 'unknown field(s) full_name'],
       [5, '65a000000000000000000004', 'password_hash', 'give password_hash or hashed_password, not both'],
     ])
     expect(rows[0]!.values).toEqual({ username: 'a1a', password_hash: 'h' })
+    // An ObjectId _id is kept as the user's id; a string one only names the row.
+    expect(rows.map((r) => r.keepId)).toEqual([true, undefined, undefined, true])
+    expect(jsonRows('{"_id": {"$binary": "AA=="}, "username": "d4d"}')[0]!.error).toBe('_id: must be an ObjectId ({"$oid": "<24 hex digits>"}), a string or a number')
     expect(JSON.stringify(rows)).not.toContain('secretpwxx')
   })
 
