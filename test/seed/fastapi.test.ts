@@ -362,6 +362,12 @@ describe('copying from the old database (--from-uri)', () => {
     expect(unreachable.stdout + unreachable.stderr).not.toContain('s3cretpw')
   })
 
+  it('--help describes the migration options', async () => {
+    const result = await seed(['--help'], newDb())
+    expect(result.code).toBe(0)
+    for (const text of ['--from-uri', '--from-db', '--from-collection', '--admins', 'hashed_password', 'argon2id', 'mongoexport']) expect(result.stdout).toContain(text)
+  })
+
   it.each([
     { name: '--from-db without --from-uri', args: ['--from-db', 'testdb'], message: /--from-db and --from-collection go with --from-uri/ },
     { name: '--from-uri and --file together', args: ['--from-uri', 'mongodb://h/testdb', '--file', 'x.json'], message: /give --file or --from-uri, not both/ },
