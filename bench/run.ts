@@ -15,6 +15,7 @@ import { MongoClient, ObjectId } from 'mongodb'
 import type { UserDoc } from '../lib/db.js'
 import { measureColdStarts, type ColdStartReport } from './cold-start.js'
 import { load, median, type Figures } from './load.js'
+import { measureMigratedLogins, PASSLIB_ARGON2 } from './migrated.js'
 import { makeBenchRoot, ROOT, startDatabase, startRunner } from './service.js'
 
 const HELP = `Usage: npm run bench -- [options]
@@ -301,6 +302,11 @@ async function main(): Promise<void> {
   step('login alone, one connection')
   const loginAlone = await load({ url, path: '/api/auth/login', method: 'POST', headers: json, body: loginBody, connections: 1, amount: quick ? 4 : 12 })
 
+  // Issue #21: users imported from the FastAPI project with passlib's argon2id hashes; the first
+  // login of each verifies argon2 and stores bcrypt, the second is a normal login.
+  step('migrated users: first login (argon2 verify + bcrypt upgrade), then a normal one')
+  const migrated = await measureMigratedLogins({ url, client, db: env.MONGODB_DB!, users: quick ? 3 : 6 })
+
   // Issue #9: /users/me p99 alone, then while logins run at concurrency 4 on the same runner.
   step('users/me alone, then beside logins at concurrency 4')
   const meHeaders = { authorization: `Bearer ${bench.access_token}` }
@@ -420,6 +426,12 @@ async function main(): Promise<void> {
     measured: `${fmt(pageQueryDeepMs / pageQueryFirstMs)}x`,
     target: '-',
   })
+  targets.push({
+    issue: '#21',
+    what: `migrated user's first login p50 / a normal login p50 (${fmt(migrated.firstLogin.p50Ms)} / ${fmt(migrated.normalLogin.p50Ms)} ms)`,
+    measured: `${fmt(migrated.firstLogin.p50Ms / migrated.normalLogin.p50Ms)}x`,
+    target: '-',
+  })
 
   const out: string[] = []
   out.push(`Machine: ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.os}, load ${info.loadAverage.join(' ')} at start, ${info.date}`)
@@ -444,6 +456,22 @@ async function main(): Promise<void> {
   )
   out.push('')
   out.push(table(['issue', 'figure', 'measured', 'target', 'holds'], targets.map((t) => [t.issue, t.what, t.measured, t.target, t.holds === undefined ? 'n/a' : t.holds ? 'yes' : 'NO'])))
+  out.push('')
+  const p = PASSLIB_ARGON2
+  out.push(
+    `Migrated users (#21): ${migrated.users} users with passlib argon2id hashes (m=${p.memorySize} KiB, t=${p.iterations}, p=${p.parallelism}), ` +
+      `one login at a time, 1 connection${migrated.upgraded ? '' : ' -- NOT every first login left a bcrypt hash'}`,
+  )
+  out.push(
+    table(
+      ['login', 'p50 ms', 'samples ms'],
+      [
+        ['first (argon2 verify + bcrypt hash at BCRYPT_COST, password.rehashed)', fmt(migrated.firstLogin.p50Ms), migrated.firstLogin.samplesMs.join(' ')],
+        ['normal (the same users again: a bcrypt compare)', fmt(migrated.normalLogin.p50Ms), migrated.normalLogin.samplesMs.join(' ')],
+        ['argon2 alone (one hash-wasm computation in the bench process)', fmt(migrated.argon2VerifyMs), '-'],
+      ],
+    ),
+  )
   if (coldStart) {
     out.push('')
     out.push(`Cold start (#9 item 3): fresh \`node\` per sample, median of ${coldStart.runs}; handler imported from the .func bundle, one GET answered${coldStart.built ? ' (built now)' : ' (existing .vercel/output)'}`)
@@ -482,6 +510,7 @@ async function main(): Promise<void> {
     routes: rows,
     issue5: { loginAlone, bcryptCompareMs, meOverFloor: me.rps / floor.rps },
     issue9: { meAlone, meBesideLogins, loginsBeside },
+    issue21: migrated,
     issue6: { users: userCount, pageFirst, pageDeep, pageQueryFirstMs, pageQueryDeepMs, meAtFullSize, meAtSmallSize: meAloneOne },
     targets,
     coldStart,

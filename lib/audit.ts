@@ -21,6 +21,9 @@ export const AUDITED = new Set([
   'session.ended',
   'sessions.ended',
   'password.changed',
+  // A stored hash replaced by a stronger one for the same password (a higher bcrypt cost, or
+  // bcrypt in place of an imported argon2 hash): no credential change, but worth a trace.
+  'password.rehashed',
   'password.reset',
   'password.reset_requested',
   'role.changed',

@@ -2,11 +2,14 @@
 // start a session. Unknown users and wrong passwords get the same answer after the same work (a
 // dummy bcrypt compare, the same counters); a disabled account is told so only after a correct
 // password. Three database round trips: the account with the address's failures (one read), the
-// attempt's count, then the session (with the count cleared) or the address's failure.
+// attempt's count, then the session (with the count cleared) or the address's failure. A correct
+// password under an old hash (a lower bcrypt cost, or argon2 from an import) is hashed anew in
+// the same request.
 import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
+import { describeError, log } from './log.js'
 import { forbidden, OAUTH, Problem, PROBLEM } from './problem.js'
-import { hashPassword, needsRehash, verifyPassword } from './passwords.js'
+import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
 import {
   accountKey,
@@ -62,7 +65,7 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   }
   // The session carries the credential version read with the hash just compared.
   const pending: Promise<unknown>[] = [createSession(user, meta, clearingAttempts(key))]
-  if (needsRehash(user.password_hash)) pending.push(upgradeHash(user._id, user.password_hash, password))
+  if (needsRehash(user.password_hash) && canRehashToBcrypt(password)) pending.push(upgradeHash(user._id, user.password_hash, password))
   const [pair] = (await Promise.all(pending)) as [TokenPair]
   recordEvent('login.success')
   return pair
@@ -88,11 +91,20 @@ async function findLoginTarget(identity: string, ip: string): Promise<{ user?: U
 }
 
 /**
- * A hash made at a lower cost is replaced now that the password is known to be right; only if
- * it is still the hash that was compared, so a password changed meanwhile is never overwritten.
+ * Replaces the hash this login verified with a bcrypt hash at BCRYPT_COST, now that the password
+ * is known. The same password under a new hash is no credential change: sessions and the
+ * credential version stay as they are. The write is conditional on the stored hash still being
+ * the verified one, so a password change (or another login's upgrade) that landed meanwhile is
+ * never overwritten with the old password; whichever upgrade lands first is the one audited.
+ * A failed upgrade does not fail the login: the next one tries again.
  */
-async function upgradeHash(id: ObjectId, compared: string, password: string): Promise<void> {
-  const { users } = await collections()
-  const hash = await hashPassword(password)
-  await users.updateOne({ _id: id, password_hash: compared }, { $set: { password_hash: hash } })
+async function upgradeHash(id: ObjectId, verifiedHash: string, password: string): Promise<void> {
+  try {
+    const { users } = await collections()
+    const hash = await hashPassword(password)
+    const { modifiedCount } = await users.updateOne({ _id: id, password_hash: verifiedHash }, { $set: { password_hash: hash } })
+    if (modifiedCount === 1) recordEvent('password.rehashed', { detail: { from: hashScheme(verifiedHash), to: 'bcrypt' } })
+  } catch (err) {
+    log('warn', 'password.rehash_failed', describeError(err))
+  }
 }

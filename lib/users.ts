@@ -284,10 +284,13 @@ async function proveCurrentPassword(user: UserDoc, given: string | undefined, me
 // The seed script hashes in worker threads and inserts in batches: it needs the document
 // createUser stores, from a hash it already has, and an admin's change to an existing user.
 
-/** The document createUser stores, for a password already hashed (batch inserts). */
-export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role }, now = new Date()): UserDoc {
+/**
+ * The document createUser stores, for a password already hashed (batch inserts). An import may
+ * keep the `_id` the user had in the system it comes from.
+ */
+export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = new Date()): UserDoc {
   return {
-    _id: new ObjectId(),
+    _id: input.id ?? new ObjectId(),
     username: input.username,
     email: input.email,
     password_hash: input.passwordHash,

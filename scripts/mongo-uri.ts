@@ -36,11 +36,15 @@ export function describeUri(uri: string): string {
   return parts.scheme === 'mongodb+srv' ? `${hosts} (SRV)` : hosts
 }
 
-/** Removes the URI's password (as written and decoded) and any userinfo of any URI from text. */
-export function redactSecrets(text: string, uri?: string): string {
+/**
+ * Removes the URIs' passwords (as written and decoded) and any userinfo of any URI from text.
+ * Several URIs: an import from another database knows two connection strings.
+ */
+export function redactSecrets(text: string, ...uris: (string | undefined)[]): string {
   let out = text.replace(/(mongodb(?:\+srv)?:\/\/)[^\s@/]*@/g, '$1***@')
-  const password = uri ? parseMongoUri(uri)?.password : undefined
-  if (password) {
+  for (const uri of uris) {
+    const password = uri ? parseMongoUri(uri)?.password : undefined
+    if (!password) continue
     const forms = new Set([password])
     try {
       forms.add(decodeURIComponent(password))
@@ -49,6 +53,7 @@ export function redactSecrets(text: string, uri?: string): string {
     }
     for (const form of forms) if (form.length > 0) out = out.split(form).join('***')
   }
-  // Never a bcrypt hash either (the contract: no hash in any log line or error).
-  return out.replace(/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, '[hash]')
+  // Never a hash either (the contract: no hash in any log line or error): bcrypt, and any PHC
+  // string (`$argon2id$v=19$m=..$salt$hash`, `$pbkdf2-sha256$..`) an imported row carried.
+  return out.replace(/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, '[hash]').replace(/\$[a-z][a-z0-9-]{1,31}(?:\$[^$\s"']+){2,}/g, '[hash]')
 }

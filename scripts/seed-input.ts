@@ -1,13 +1,15 @@
-// Input of the seed script: reading a users file (JSON array or CSV) into raw rows with their
-// line numbers, and judging each row with the API's own schemas and password policy, so a
-// user the script creates is one the API would have accepted. Never puts a password in a
-// message: a reason names the field and the rule, not the value.
+// Input of the seed script: reading a users file (JSON array, mongoexport lines or CSV) or the
+// documents of another database into raw rows with their line numbers (or `_id`s), and judging
+// each row with the API's own schemas and password policy, so a user the script creates is one
+// the API would have accepted. Never puts a password or hash in a message: a reason names the
+// field and the rule, not the value.
 import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
+import { ObjectId } from 'mongodb'
 import * as v from 'valibot'
 import { Email, NewPassword, RoleSchema, Username, type Role } from '../lib/schemas.js'
 import { passwordProblems } from '../lib/password-policy.js'
-import { isBcryptHash } from '../lib/passwords.js'
+import { importableHashProblem } from '../lib/passwords.js'
 import { CsvError, parseCsv } from './seed-csv.js'
 
 /** The input cannot be used at all (missing file, broken JSON, bad header): exit 2. */
@@ -17,11 +19,21 @@ export class InputError extends Error {
 
 export const FIELDS = ['username', 'email', 'password', 'password_hash', 'role'] as const
 type Field = (typeof FIELDS)[number]
+// The FastAPI project's name for password_hash (passlib's PHC strings, usually argon2).
+const HASH_ALIAS = 'hashed_password'
+const CSV_FIELDS: readonly string[] = [...FIELDS, HASH_ALIAS]
 
 /** One row as read, before judgement. */
 export interface RawRow {
+  /** The file line the row starts on; for documents of a database, their position in the read. */
   line: number
   values: Partial<Record<Field, unknown>>
+  /** The document's `_id` when it has one, as reports name it (an ObjectId as 24 hex digits). */
+  id?: string
+  /** The `_id` is an ObjectId: kept as the user's id (other kinds of _id cannot be ours). */
+  keepId?: boolean
+  /** The field the hash came in (`password_hash` or `hashed_password`), for messages. */
+  hashField?: string
   /** A problem found while reading (malformed CSV record, unknown JSON field). */
   error?: string
 }
@@ -29,6 +41,8 @@ export interface RawRow {
 /** A row fit to apply: normalized as the API stores it, with a password or a hash. */
 export interface ValidRow {
   line: number
+  id?: string
+  keepId?: boolean
   username: string
   email: string
   role: Role
@@ -38,6 +52,7 @@ export interface ValidRow {
 
 export interface RowFailure {
   line: number
+  id?: string
   username?: string
   reason: string
 }
@@ -50,7 +65,8 @@ export async function readUsersFile(path: string): Promise<RawRow[]> {
     throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const ext = extname(path).toLowerCase()
-  const looksJson = ext === '.json' || (ext !== '.csv' && /^\s*\[/.test(text))
+  // mongoexport writes one document per line by default (.json), or an array with --jsonArray.
+  const looksJson = ['.json', '.jsonl', '.ndjson'].includes(ext) || (ext !== '.csv' && /^\ufeff?\s*[[{]/.test(text))
   return looksJson ? jsonRows(text, path) : csvRows(text, path)
 }
 
@@ -71,66 +87,173 @@ export function csvRows(text: string, path = 'input'): RawRow[] {
   if (!names.includes('username') || !names.includes('email')) {
     throw new InputError(`${path}: line ${header.line} is not a header with username and email columns (expected username,email,password,role)`)
   }
-  const unknown = names.filter((n) => !(FIELDS as readonly string[]).includes(n))
-  if (unknown.length > 0) throw new InputError(`${path}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; allowed: ${FIELDS.join(', ')}`)
+  const unknown = names.filter((n) => !CSV_FIELDS.includes(n))
+  if (unknown.length > 0) throw new InputError(`${path}: unknown column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}; allowed: ${CSV_FIELDS.join(', ')}`)
   const repeated = names.filter((n, i) => names.indexOf(n) !== i)
   if (repeated.length > 0) throw new InputError(`${path}: column ${repeated[0]} appears twice`)
-  if (!names.includes('password') && !names.includes('password_hash')) throw new InputError(`${path}: the header needs a password or password_hash column`)
+  if (names.includes('password_hash') && names.includes(HASH_ALIAS)) throw new InputError(`${path}: give a password_hash or a ${HASH_ALIAS} column, not both`)
+  const hashField = names.includes(HASH_ALIAS) ? HASH_ALIAS : 'password_hash'
+  if (!names.includes('password') && !names.includes(hashField)) throw new InputError(`${path}: the header needs a password or password_hash column`)
 
   return body.map((record): RawRow => {
     const values: RawRow['values'] = {}
     // An empty cell is an absent value (a CSV cannot tell the two apart).
     names.forEach((name, i) => {
       const cell = record.fields[i]
-      if (cell !== undefined && cell !== '') values[name as Field] = cell
+      if (cell !== undefined && cell !== '') values[(name === HASH_ALIAS ? 'password_hash' : name) as Field] = cell
     })
     const error =
       record.error ?? (record.fields.length !== names.length ? `has ${record.fields.length} fields, the header has ${names.length}` : undefined)
-    return error ? { line: record.line, values, error } : { line: record.line, values }
+    const row: RawRow = { line: record.line, values, hashField }
+    if (error) row.error = error
+    return row
   })
 }
 
+/**
+ * JSON input in the forms mongoexport and hand-made files take: an array of documents (with
+ * `--jsonArray`), one document per line (mongoexport's default), or an object whose `users`
+ * member is that array (its other members are not read).
+ */
 export function jsonRows(text: string, path = 'input'): RawRow[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   let data: unknown
   try {
-    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+    data = JSON.parse(text)
   } catch (err) {
-    // V8 quotes a piece of the input in some messages (`Unexpected token 'x', "...": a
-    // password could be in it); only a message that points at a position is kept, as a line.
-    const message = (err as Error).message
-    const at = /^(.*) in JSON at position (\d+)/.exec(message)
-    if (at && !at[1]!.includes('"')) {
-      const line = text.slice(0, Number(at[2])).split('\n').length
-      throw new InputError(`${path}: not valid JSON at line ${line} (${at[1]})`)
-    }
-    throw new InputError(`${path}: not valid JSON`)
+    // Not one JSON value: one document per line, each judged alone (a broken line is its own
+    // failure). Anything not starting like a document is a broken file.
+    if (/^\s*\{/.test(text)) return jsonLineRows(text)
+    throw new InputError(`${path}: ${jsonErrorText(err, text)}`)
   }
-  if (!Array.isArray(data)) throw new InputError(`${path}: expected a JSON array of user objects`)
-  const lines = itemLines(text)
-  return data.map((item: unknown, i): RawRow => {
-    const line = lines[i] ?? 0
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return { line, values: {}, error: 'must be an object' }
-    const values: RawRow['values'] = {}
-    const unknown: string[] = []
-    for (const [key, value] of Object.entries(item)) {
-      if ((FIELDS as readonly string[]).includes(key)) {
-        // null means absent, as an empty CSV cell does.
-        if (value !== null) values[key as Field] = value
-      } else unknown.push(key)
-    }
-    // Strict like the API's schemas: a misspelt field is an error, not silently ignored.
-    return unknown.length > 0 ? { line, values, error: `unknown field(s) ${unknown.join(', ')}` } : { line, values }
-  })
+  if (Array.isArray(data)) {
+    const lines = itemLines(text, text.indexOf('['))
+    return data.map((item, i) => rawFromDocument(item, lines[i] ?? 0))
+  }
+  if (typeof data === 'object' && data !== null && Array.isArray((data as { users?: unknown }).users)) {
+    const lines = itemLines(text, memberArrayStart(text, 'users'))
+    return ((data as { users: unknown[] }).users).map((item, i) => rawFromDocument(item, lines[i] ?? 0))
+  }
+  // One document on one line is a mongoexport file of one user.
+  if (typeof data === 'object' && data !== null && text.trim().split('\n').length === 1) return jsonLineRows(text)
+  throw new InputError(`${path}: expected a JSON array of user objects, one JSON document per line (mongoexport), or {"users": [...]}`)
 }
 
-/** The line on which each element of a top-level JSON array starts (JSON.parse gives none). */
-function itemLines(text: string): number[] {
+/** A JSON.parse failure as text that never quotes the input (a password could be in it). */
+function jsonErrorText(err: unknown, text: string): string {
+  // V8 quotes a piece of the input in some messages (`Unexpected token 'x', "...": a password
+  // could be in it); only a message that points at a position is kept, as a line.
+  const message = (err as Error).message
+  const at = /^(.*) in JSON at position (\d+)/.exec(message)
+  if (at && !at[1]!.includes('"')) return `not valid JSON at line ${text.slice(0, Number(at[2])).split('\n').length} (${at[1]})`
+  return 'not valid JSON'
+}
+
+/** mongoexport's default output: one JSON document per line; blank lines are skipped. */
+function jsonLineRows(text: string): RawRow[] {
+  const rows: RawRow[] = []
+  text.split('\n').forEach((lineText, i) => {
+    if (lineText.trim() === '') return
+    let item: unknown
+    try {
+      item = JSON.parse(lineText)
+    } catch {
+      rows.push({ line: i + 1, values: {}, error: 'not valid JSON' })
+      return
+    }
+    rows.push(rawFromDocument(item, i + 1))
+  })
+  return rows
+}
+
+/**
+ * A document's `_id` as reports name it, and whether it is an ObjectId (as mongoexport writes it,
+ * `{"$oid": "..."}`, or as the driver reads it), which the import keeps as the user's id. A
+ * string or number `_id` (some projects use UUID strings) only names the row: the user gets a new
+ * ObjectId, as our ids are ObjectIds.
+ */
+function readId(value: unknown): { id: string; keep: boolean } | undefined {
+  const hex = objectIdHex(value)
+  if (hex) return { id: hex, keep: true }
+  if (typeof value === 'string' && value.length > 0 && value.length <= 128 && !/[\u0000-\u001f]/.test(value)) return { id: value, keep: false }
+  if (typeof value === 'number' && Number.isFinite(value)) return { id: String(value), keep: false }
+  return undefined
+}
+
+function objectIdHex(value: unknown): string | undefined {
+  if (value instanceof ObjectId) return value.toHexString()
+  if (typeof value === 'object' && value !== null && Object.keys(value).length === 1) {
+    const oid = (value as { $oid?: unknown }).$oid
+    if (typeof oid === 'string' && /^[0-9a-fA-F]{24}$/.test(oid)) return oid.toLowerCase()
+  }
+  return undefined
+}
+
+/**
+ * One user document (a JSON item, or a document read from another database) as a raw row:
+ * our fields, `hashed_password` for password_hash (the FastAPI project's name), and `_id`.
+ * Strict like the API's schemas: a misspelt or unknown field is an error, not silently ignored.
+ */
+export function rawFromDocument(item: unknown, line: number): RawRow {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return { line, values: {}, error: 'must be an object' }
+  const row: RawRow = { line, values: {} }
+  const problems: string[] = []
+  const unknown: string[] = []
+  for (const [key, value] of Object.entries(item)) {
+    if (key === '_id') {
+      const id = readId(value)
+      if (id) {
+        row.id = id.id
+        if (id.keep) row.keepId = true
+      } else problems.push('_id: must be an ObjectId ({"$oid": "<24 hex digits>"}), a string or a number')
+    } else if (key === HASH_ALIAS || key === 'password_hash') {
+      if (row.hashField !== undefined) problems.push(`give password_hash or ${HASH_ALIAS}, not both`)
+      row.hashField = key
+      if (value !== null) row.values.password_hash = value
+    } else if ((FIELDS as readonly string[]).includes(key)) {
+      // null means absent, as an empty CSV cell does.
+      if (value !== null) row.values[key as Field] = value
+    } else unknown.push(key)
+  }
+  if (unknown.length > 0) problems.unshift(`unknown field(s) ${unknown.join(', ')}`)
+  if (problems.length > 0) row.error = problems.join('; ')
+  return row
+}
+
+/** Where the array that is the `name` member of the top-level object starts. */
+function memberArrayStart(text: string, name: string): number {
+  let depth = 0
+  let key: string | undefined
+  let afterColon = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === '"') {
+      // A string: at depth 1 before a colon it is a member name.
+      let j = i + 1
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      if (depth === 1 && !afterColon) key = JSON.parse(text.slice(i, j + 1)) as string
+      i = j
+      continue
+    }
+    if (c === ':' && depth === 1) afterColon = true
+    else if (c === ',' && depth === 1) afterColon = false
+    else if (c === '[' || c === '{') {
+      if (depth === 1 && afterColon && c === '[' && key === name) return i
+      depth++
+    } else if (c === ']' || c === '}') depth--
+  }
+  return -1
+}
+
+/** The line on which each element of the JSON array starting at `start` starts (JSON.parse gives none). */
+function itemLines(text: string, start: number): number[] {
   const lines: number[] = []
-  let line = 1
+  if (start < 0) return lines
+  let line = text.slice(0, start).split('\n').length
   let depth = 0
   let inString = false
   let expectItem = false
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < text.length; i++) {
     const c = text[i]!
     if (c === '\n') line++
     if (inString) {
@@ -138,7 +261,7 @@ function itemLines(text: string): number[] {
       else if (c === '"') inString = false
       continue
     }
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\ufeff') continue
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue
     if (depth === 1 && expectItem && c !== ']') {
       lines.push(line)
       expectItem = false
@@ -147,8 +270,10 @@ function itemLines(text: string): number[] {
     else if (c === '[' || c === '{') {
       depth++
       if (depth === 1) expectItem = true
-    } else if (c === ']' || c === '}') depth--
-    else if (c === ',' && depth === 1) expectItem = true
+    } else if (c === ']' || c === '}') {
+      depth--
+      if (depth === 0) break
+    } else if (c === ',' && depth === 1) expectItem = true
   }
   return lines
 }
@@ -157,7 +282,10 @@ const messageOf = (field: string, issues: v.BaseIssue<unknown>[]) => `${field}: 
 
 /** Judges one row with the API's rules; `defaults.role` applies when the row names none. */
 export async function validateRow(raw: RawRow, defaults: { role: Role }): Promise<{ row: ValidRow } | { failure: RowFailure }> {
-  const fail = (reason: string, username?: string) => ({ failure: username ? { line: raw.line, username, reason } : { line: raw.line, reason } })
+  const fail = (reason: string, username?: string): { failure: RowFailure } => {
+    const failure: RowFailure = { line: raw.line, ...(raw.id !== undefined && { id: raw.id }), ...(username !== undefined && { username }), reason }
+    return { failure }
+  }
   const named = typeof raw.values.username === 'string' ? raw.values.username.trim().toLowerCase() : undefined
   if (raw.error) return fail(raw.error, named)
 
@@ -170,12 +298,15 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
   if (!role.success) problems.push(messageOf('role', role.issues))
 
   const { password, password_hash: hash } = raw.values
+  const hashField = raw.hashField ?? 'password_hash'
   let passwordHash: string | undefined
   let plain: string | undefined
-  if (password !== undefined && hash !== undefined) problems.push('give password or password_hash, not both')
+  if (password !== undefined && hash !== undefined) problems.push(`give password or ${hashField}, not both`)
   else if (hash !== undefined) {
-    if (typeof hash !== 'string' || !isBcryptHash(hash)) problems.push('password_hash: must be a bcrypt hash ($2a$/$2b$/$2y$, cost 04-31)')
-    else passwordHash = hash
+    // Only hashes a login can verify: any other scheme would lock the user out unseen.
+    const problem = importableHashProblem(hash)
+    if (problem !== undefined) problems.push(`${hashField}: ${problem}`)
+    else passwordHash = hash as string
   } else if (password !== undefined) {
     const parsed = v.safeParse(NewPassword, password)
     if (!parsed.success) problems.push(messageOf('password', parsed.issues))
@@ -185,26 +316,31 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
       const who = { username: username.success ? username.output : undefined, email: email.success ? email.output : undefined }
       for (const p of await passwordProblems(plain, who)) problems.push(`password: ${p.message}`)
     }
-  } else problems.push('password: is required (or password_hash)')
+  } else problems.push(`password: is required (or ${hashField})`)
 
   if (problems.length > 0 || !username.success || !email.success || !role.success) {
     return fail(problems.join('; '), username.success ? username.output : named)
   }
   const row: ValidRow = { line: raw.line, username: username.output, email: email.output, role: role.output }
+  if (raw.id !== undefined) row.id = raw.id
+  if (raw.keepId) row.keepId = true
   if (plain !== undefined) row.password = plain
   if (passwordHash !== undefined) row.passwordHash = passwordHash
   return { row }
 }
 
 /**
- * Judges every row and drops repeats within the input: the first row with a username or email
- * wins, a later one fails naming the line it repeats.
+ * Judges every row and drops repeats within the input: the first row with a username, email or
+ * `_id` wins, a later one fails naming the row it repeats (its line, or its `_id` when the rows
+ * come from a database and have no lines).
  */
-export async function planRows(raws: RawRow[], defaults: { role: Role }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
+export async function planRows(raws: RawRow[], defaults: { role: Role; byId?: boolean }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
   const rows: ValidRow[] = []
   const failures: RowFailure[] = []
-  const byUsername = new Map<string, number>()
-  const byEmail = new Map<string, number>()
+  const byUsername = new Map<string, ValidRow>()
+  const byEmail = new Map<string, ValidRow>()
+  const byId = new Map<string, ValidRow>()
+  const ref = (r: ValidRow) => (defaults.byId && r.id !== undefined ? `_id ${r.id}` : `line ${r.line}`)
   for (const raw of raws) {
     const judged = await validateRow(raw, defaults)
     if ('failure' in judged) {
@@ -214,13 +350,19 @@ export async function planRows(raws: RawRow[], defaults: { role: Role }): Promis
     const { row } = judged
     const firstName = byUsername.get(row.username)
     const firstEmail = byEmail.get(row.email)
-    if (firstName !== undefined || firstEmail !== undefined) {
-      const what = firstName !== undefined ? `username ${row.username} repeats line ${firstName}` : `email repeats line ${firstEmail}`
-      failures.push({ line: row.line, username: row.username, reason: `duplicate in the input: ${what}` })
+    const firstId = row.id === undefined ? undefined : byId.get(row.id)
+    if (firstName || firstEmail || firstId) {
+      const what = firstName
+        ? `username ${row.username} repeats ${ref(firstName)}`
+        : firstEmail
+          ? `email repeats ${ref(firstEmail)}`
+          : `_id repeats ${ref(firstId!)}`
+      failures.push({ line: row.line, ...(row.id !== undefined && { id: row.id }), username: row.username, reason: `duplicate in the input: ${what}` })
       continue
     }
-    byUsername.set(row.username, row.line)
-    byEmail.set(row.email, row.line)
+    byUsername.set(row.username, row)
+    byEmail.set(row.email, row)
+    if (row.id !== undefined) byId.set(row.id, row)
     rows.push(row)
   }
   return { rows, failures }

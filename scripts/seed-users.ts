@@ -1,22 +1,24 @@
-// The seed CLI (`npm run seed -- ...`): creates users from flags or from a JSON/CSV file, judged
-// by the API's own schemas and password policy, hashed in worker threads, inserted in batches.
-// Idempotent (existing users are skipped, or updated with --upsert), interruptible (Ctrl-C
-// finishes the batches in flight, then reports). It never prints a supplied password, a hash,
-// or the password of the connection string; only a generated password, once.
+// The seed CLI (`npm run seed -- ...`): creates users from flags, from a JSON/CSV file, or from
+// another database (--from-uri: the FastAPI project's users as they are), judged by the API's own
+// schemas and password policy, hashed in worker threads, inserted in batches. Idempotent
+// (existing users are skipped, or updated with --upsert), interruptible (Ctrl-C finishes the
+// batches in flight, then reports). It never prints a supplied password, a hash, or the
+// password of either connection string; only a generated password, once.
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import bcrypt from 'bcryptjs'
-import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, type Collection, type MongoClient, type WriteError } from 'mongodb'
+import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, ObjectId, type Collection, type MongoClient, type WriteError } from 'mongodb'
 import { ConfigError, MONGODB_URI_RULE, getConfig, isMongoUri, loadConfig } from '../lib/config.js'
 import { getClient, getDb, type UserDoc } from '../lib/db.js'
 import { applyImportChange, createUser, newUserDoc } from '../lib/users.js'
-import { hashPassword } from '../lib/passwords.js'
+import { hashPassword, isBcryptHash, verifyPassword } from '../lib/passwords.js'
 import { Problem } from '../lib/problem.js'
-import type { Role } from '../lib/schemas.js'
+import { normalizeUsername, type Role } from '../lib/schemas.js'
 import { HashPool, type Hasher } from './seed-hash-pool.js'
 import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
+import { describeSource, readSourceRows, SourceError } from './seed-source.js'
 import { describeUri, redactSecrets } from './mongo-uri.js'
 import { loadLocalEnv } from './local-env.js'
 import { findRunningDatabase } from './local-database.js'
@@ -37,11 +39,27 @@ One user from flags:
                            (neither: a hidden prompt when stdin is a terminal)
 
 Many users from a file:
-  --file PATH              a .json array of objects, or a .csv file with the header
-                           username,email,password,role (RFC 4180 quoting; columns in any order).
-                           Instead of password a row may carry password_hash (a bcrypt hash),
-                           to move users from another system without a reset.
+  --file PATH              a .json array of objects, one JSON document per line (mongoexport's
+                           output), or a .csv file with the header username,email,password,role
+                           (RFC 4180 quoting; columns in any order).
+                           Instead of password a row may carry password_hash (or hashed_password,
+                           the FastAPI project's name): a bcrypt hash ($2a$/$2b$/$2y$) or an
+                           argon2id/argon2i/argon2d hash in PHC form (v=19, as passlib writes it),
+                           to move users from another system without a reset; the user's next
+                           login replaces an argon2 hash with bcrypt. Other hash schemes (pbkdf2,
+                           md5, sha512-crypt, ...) are refused, row by row.
+                           _id (an ObjectId, {"$oid": ...} in a file) is kept as the user's id;
+                           another kind of _id (a string) only names the row in reports.
                            An empty role is --role (default user).
+
+Many users from another MongoDB (read-only there: one find):
+  --from-uri URI           connection string of the old database (mongodb+srv:// works)
+  --from-db NAME           its database (default: the one in --from-uri's path)
+  --from-collection NAME   its collection (default: users)
+                           Every document is judged like a file row and reported by its _id.
+
+  --admins NAME,NAME       these users get role admin (the FastAPI project has no roles; all
+                           others get --role); each name must be in the input
 
 Behaviour:
   --upsert                 update an existing user (matched by username): email, role,
@@ -76,6 +94,8 @@ Examples:
   npm run seed -- --file users.csv --dry-run
   npm run seed -- --file users.json --upsert --json
   npm run seed -- --file users.csv --uri "mongodb+srv://seed:PASSWORD@cluster0.example.mongodb.net" --db auth
+  mongoexport --db testdb --collection users --out fastapi-users.json && npm run seed -- --file fastapi-users.json --admins alice
+  npm run seed -- --from-uri "mongodb://old-host:27017" --from-db testdb --from-collection users --admins alice
 `
 
 class UsageError extends Error {}
@@ -98,6 +118,10 @@ interface Options {
   batchSize: number
   uri?: string
   db?: string
+  admins?: string[]
+  fromUri?: string
+  fromDb?: string
+  fromCollection: string
   help: boolean
 }
 
@@ -129,6 +153,10 @@ function parseOptions(argv: string[]): Options {
         'batch-size': { type: 'string' },
         uri: { type: 'string' },
         db: { type: 'string' },
+        admins: { type: 'string' },
+        'from-uri': { type: 'string' },
+        'from-db': { type: 'string' },
+        'from-collection': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -152,19 +180,49 @@ function parseOptions(argv: string[]): Options {
     batchSize: intOption('batch-size', values['batch-size'], 1, 1000) ?? 100,
     uri: values.uri,
     db: values.db,
+    fromUri: values['from-uri'],
+    fromDb: values['from-db'],
+    fromCollection: values['from-collection'] ?? 'users',
     help: values.help ?? false,
+  }
+  if (values.admins !== undefined) {
+    // Names as the API stores them, so "Alice" finds the row whose username is alice.
+    options.admins = values.admins.split(',').map((n) => normalizeUsername(n.trim())).filter((n) => n !== '')
+    if (options.admins.length === 0) throw new UsageError('--admins needs at least one username')
   }
   if (options.help) return options
   // Checked here, not by lib/config: its message would blame MONGODB_URI for a bad flag.
   if (options.uri !== undefined && !isMongoUri(options.uri)) throw new UsageError(`--uri ${MONGODB_URI_RULE}`)
-  if (options.file !== undefined) {
+  const many = options.file !== undefined || options.fromUri !== undefined
+  if (options.file !== undefined && options.fromUri !== undefined) throw new UsageError('give --file or --from-uri, not both')
+  if (options.fromUri === undefined && (values['from-db'] !== undefined || values['from-collection'] !== undefined)) {
+    throw new UsageError('--from-db and --from-collection go with --from-uri')
+  }
+  if (options.fromUri !== undefined) {
+    if (!isMongoUri(options.fromUri)) throw new UsageError(`--from-uri ${MONGODB_URI_RULE}`)
+    options.fromDb ??= databaseInPath(options.fromUri)
+    if (!options.fromDb) throw new UsageError('give --from-db (the old database; the FastAPI project uses testdb)')
+  }
+  if (many) {
     const clash = (['username', 'email', 'passwordStdin', 'generatePassword'] as const).filter((k) => options[k])
-    if (clash.length > 0) throw new UsageError('--file cannot be combined with --username, --email, --password-stdin or --generate-password')
+    if (clash.length > 0) throw new UsageError(`${options.file !== undefined ? '--file' : '--from-uri'} cannot be combined with --username, --email, --password-stdin or --generate-password`)
   } else {
-    if (!options.username || !options.email) throw new UsageError('give --username and --email (one user), or --file (many)')
+    if (!options.username || !options.email) throw new UsageError('give --username and --email (one user), --file or --from-uri (many)')
     if (options.passwordStdin && options.generatePassword) throw new UsageError('give either --password-stdin or --generate-password, not both')
+    if (options.admins) throw new UsageError('--admins goes with --file or --from-uri; one user takes --role')
   }
   return options
+}
+
+/** The database named in a connection string's path (`mongodb://h/testdb?..` gives testdb). */
+function databaseInPath(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^?]*@)?[^/?]*\/([^?]+)/.exec(uri)
+  if (!m) return undefined
+  try {
+    return decodeURIComponent(m[1]!)
+  } catch {
+    return undefined
+  }
 }
 
 // --- passwords from stdin or a terminal ---------------------------------------------------
@@ -217,6 +275,8 @@ async function passwordFromTerminal(): Promise<string> {
 
 interface Outcome {
   line: number
+  /** The row's `_id`, when it had one. */
+  id?: string
   username?: string
   reason: string
 }
@@ -239,6 +299,8 @@ interface Run {
   fatal?: string
   progress: Progress
   uri: string
+  /** The source database's connection string (--from-uri), scrubbed from messages like uri. */
+  fromUri?: string
 }
 
 const errorCode = (err: unknown) => (err as { code?: unknown }).code
@@ -247,25 +309,32 @@ const isConnectionError = (err: unknown) => err instanceof MongoNetworkError || 
 function dbReason(run: Run, err: unknown): string {
   if (err instanceof Problem) return err.detail ?? err.title
   const message = err instanceof Error ? err.message : String(err)
-  return redactSecrets(`database error: ${message}`, run.uri)
+  return redactSecrets(`database error: ${message}`, run.uri, run.fromUri)
 }
 
 /** Which unique index refused a write: the driver reports the key pattern, or the index name. */
 function duplicateReason(err: { keyPattern?: Record<string, unknown>; errmsg?: string; message?: string }): string {
   const text = err.errmsg ?? err.message ?? ''
   if (err.keyPattern?.email !== undefined || /index: email|dup key: \{ ?email:/.test(text)) return 'email exists'
+  // A kept _id (an import) that is already taken: the same user written by another run.
+  if (err.keyPattern?._id !== undefined || /index: _id_|dup key: \{ ?_id:/.test(text)) return '_id exists'
   return 'username exists'
+}
+
+/** An outcome for a row, naming its _id when it has one. */
+function outcome(row: ValidRow, reason: string): Outcome {
+  return row.id === undefined ? { line: row.line, username: row.username, reason } : { line: row.line, id: row.id, username: row.username, reason }
 }
 
 // The progress bar advances once per row: when its outcome is known, or for a new user when
 // its hash is done (the insert that follows is quick), so `advanced` rows are not counted twice.
 function skip(run: Run, row: ValidRow, reason: string, advanced = false): void {
-  run.skipped.push({ line: row.line, username: row.username, reason })
+  run.skipped.push(outcome(row, reason))
   if (!advanced) run.progress.tick()
 }
 
 function fail(run: Run, row: ValidRow, reason: string, advanced = false): void {
-  run.failed.push({ line: row.line, username: row.username, reason })
+  run.failed.push(outcome(row, reason))
   if (!advanced) run.progress.tick()
 }
 
@@ -344,7 +413,8 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
   hashed.forEach((h, i) => {
     const row = rows[i]!
     if (h.status === 'rejected') return fail(run, row, `hashing failed: ${(h.reason as Error).message}`, true)
-    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role }, now))
+    const id = row.keepId && row.id !== undefined ? ObjectId.createFromHexString(row.id) : undefined
+    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id }, now))
     docRows.push(row)
   })
   if (docs.length === 0) return
@@ -365,7 +435,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
       const we = refused.get(i)
       if (!we) run.created++
       else if (we.code === 11000) skip(run, row, duplicateReason({ ...(we.err as { keyPattern?: Record<string, unknown> }), errmsg: we.errmsg }), true)
-      else fail(run, row, redactSecrets(`write refused (${String(we.code)}): ${we.errmsg ?? ''}`, run.uri), true)
+      else fail(run, row, redactSecrets(`write refused (${String(we.code)}): ${we.errmsg ?? ''}`, run.uri, run.fromUri), true)
     })
   }
 }
@@ -387,8 +457,12 @@ async function updateRow(run: Run, row: ValidRow, target: UserDoc): Promise<void
   try {
     // A password equal to the current one is no change: the user keeps their sessions.
     let passwordHash: string | undefined
+    // The stored hash may be an imported argon2 one (a user who has not logged in since): the
+    // service's own verifier takes both kinds; the pool's bcrypt compare would only throw.
+    const samePassword = (password: string) =>
+      isBcryptHash(target.password_hash) ? run.hasher.compare(password, target.password_hash) : verifyPassword(password, target.password_hash)
     if (row.passwordHash !== undefined) passwordHash = row.passwordHash
-    else if (!(await run.hasher.compare(row.password!, target.password_hash))) {
+    else if (!(await samePassword(row.password!))) {
       passwordHash = run.options.dryRun ? 'changed' : await run.hasher.hash(row.password!, run.cost)
     }
     const changes = row.email !== target.email || row.role !== target.role || (passwordHash !== undefined && passwordHash !== target.password_hash)
@@ -469,15 +543,24 @@ interface Summary {
   interrupted: boolean
   elapsed_ms: number
   rows_per_second: number
-  skips: (Omit<Outcome, 'line'> & { line: number | null })[]
-  failures: (Omit<Outcome, 'line'> & { line: number | null })[]
+  skips: SummaryOutcome[]
+  failures: SummaryOutcome[]
   error?: string
   generated_password?: string
 }
 
+type SummaryOutcome = Omit<Outcome, 'line'> & { line: number | null }
+
 const byLine = (a: Outcome, b: Outcome) => a.line - b.line
-// Line 0 is the user given by flags: no line of any file.
-const withLine = (o: Outcome) => ({ ...o, line: o.line > 0 ? o.line : null })
+// Line 0 is the user given by flags: no line of any file. Rows of a database have no lines at
+// all (their `line` is only their position in the read): they are named by _id.
+const withLine = (hasLines: boolean) => (o: Outcome): SummaryOutcome => ({ ...o, line: hasLines && o.line > 0 ? o.line : null })
+
+/** `line 3 (_id 65a0...)`, `_id 65a0...`, `line 3`, or `flags`. */
+function where(o: SummaryOutcome): string {
+  if (o.line !== null) return o.id ? `line ${o.line} (_id ${o.id})` : `line ${o.line}`
+  return o.id ? `_id ${o.id}` : 'flags'
+}
 
 function printSummary(s: Summary, json: boolean): void {
   if (json) {
@@ -500,7 +583,7 @@ function printSummary(s: Summary, json: boolean): void {
   const list = (title: string, items: Summary['skips']) => {
     if (items.length === 0) return
     out.push(`${title}:`)
-    for (const o of items.slice(0, LIST_LIMIT)) out.push(`  ${o.line === null ? 'flags' : `line ${o.line}`}: ${o.username ? `${o.username}: ` : ''}${o.reason}`)
+    for (const o of items.slice(0, LIST_LIMIT)) out.push(`  ${where(o)}: ${o.username ? `${o.username}: ` : ''}${o.reason}`)
     if (items.length > LIST_LIMIT) out.push(`  ... and ${items.length - LIST_LIMIT} more (--json lists all)`)
   }
   list('Skipped', s.skips)
@@ -546,6 +629,14 @@ const NO_DATABASE = 'mongodb://no-database.invalid'
 
 async function readInput(options: Options): Promise<{ raws: RawRow[]; generated?: string; source: string }> {
   if (options.file !== undefined) return { raws: await readUsersFile(options.file), source: basename(options.file) }
+  if (options.fromUri !== undefined) {
+    const source = { uri: options.fromUri, db: options.fromDb!, collection: options.fromCollection }
+    const raws = await readSourceRows({ ...source, timeoutMs: Number(process.env.DB_TIMEOUT_MS) || 3000 })
+    // An empty read is almost always a wrong --from-db or --from-collection (a find on a
+    // missing collection returns nothing rather than failing).
+    if (raws.length === 0) throw new InputError(`no documents in ${describeSource(source)} (check --from-db and --from-collection)`)
+    return { raws, source: describeSource(source) }
+  }
   let password: string
   let generated: string | undefined
   if (options.generatePassword) {
@@ -597,16 +688,29 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`seed: ${err.message}\n\n${USAGE}`)
       return EXIT.unusable
     }
-    if (err instanceof InputError) {
+    if (err instanceof InputError || err instanceof SourceError) {
       process.stderr.write(`seed: ${err.message}\n`)
       return EXIT.unusable
     }
     throw err
   }
-  const planned = await planRows(input.raws, { role: options.role as Role })
+  if (options.admins) {
+    // A misspelt admin name would leave the import without its admin: refuse before writing.
+    const names = new Set(input.raws.map((r) => (typeof r.values.username === 'string' ? normalizeUsername(r.values.username.trim()) : '')))
+    const missing = options.admins.filter((n) => !names.has(n))
+    if (missing.length > 0) {
+      process.stderr.write(`seed: --admins names ${missing.join(', ')}, not found in the input; nothing was written\n`)
+      return EXIT.unusable
+    }
+    for (const raw of input.raws) {
+      if (typeof raw.values.username === 'string' && options.admins.includes(normalizeUsername(raw.values.username.trim()))) raw.values.role = 'admin'
+    }
+  }
+  const fromDb = options.fromUri !== undefined
+  const planned = await planRows(input.raws, { role: options.role as Role, byId: fromDb })
 
   const started = performance.now()
-  const single = options.file === undefined
+  const single = options.file === undefined && !fromDb
   // Counts are read when the bar is drawn, after `run` exists.
   const progress = new Progress(input.raws.length, !single && Boolean(process.stderr.isTTY), () => ({
     created: run.created,
@@ -618,8 +722,9 @@ async function main(argv: string[]): Promise<number> {
     options,
     cost: config.bcryptCost,
     // One user needs no threads; a file gets the pool (bcryptjs is pure JS: one core per thread).
+    // Rows that all carry a hash (a migration) need no bcrypt threads either.
     hasher:
-      single || planned.rows.length === 0
+      single || !planned.rows.some((r) => r.password !== undefined)
         ? { hash: (p, c) => hashPassword(p, c), compare: (p, h) => bcrypt.compare(p, h), close: async () => {} }
         : new HashPool(options.workers),
     single,
@@ -632,6 +737,7 @@ async function main(argv: string[]): Promise<number> {
     interrupted: false,
     progress,
     uri: config.mongoUri,
+    fromUri: options.fromUri,
   }
   for (const _ of planned.failures) run.progress.tick()
 
@@ -669,7 +775,7 @@ async function main(argv: string[]): Promise<number> {
           run.users = db.collection<UserDoc>('users')
         }
       } catch (err) {
-        const reason = redactSecrets(err instanceof Error ? err.message : String(err), config.mongoUri)
+        const reason = redactSecrets(err instanceof Error ? err.message : String(err), config.mongoUri, options.fromUri)
         const where = `cannot connect to MongoDB at ${describeUri(config.mongoUri)} (database ${config.mongoDb}): ${reason}`
         if (!options.dryRun) {
           process.stderr.write(`seed: ${where}\n`)
@@ -704,8 +810,8 @@ async function main(argv: string[]): Promise<number> {
     interrupted: run.interrupted,
     elapsed_ms: Math.round(elapsedMs),
     rows_per_second: Math.round(((applied + run.skipped.length + run.failed.length) / Math.max(elapsedMs / 1000, 0.001)) * 10) / 10,
-    skips: run.skipped.sort(byLine).map(withLine),
-    failures: run.failed.sort(byLine).map(withLine),
+    skips: run.skipped.sort(byLine).map(withLine(!fromDb)),
+    failures: run.failed.sort(byLine).map(withLine(!fromDb)),
   }
   if (run.fatal) summary.error = run.fatal
   // The only password ever printed: one this script made, once, and only if it was stored.
@@ -724,7 +830,15 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // Unexpected: report without a stack of values (a row could be in a message), never a secret.
     const message = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`seed: unexpected error: ${redactSecrets(message, process.env.MONGODB_URI)}\n`)
+    process.stderr.write(`seed: unexpected error: ${redactSecrets(message, process.env.MONGODB_URI, fromUriArgument())}\n`)
     process.exit(EXIT.unusable)
   },
 )
+
+/** --from-uri as given, for scrubbing an unexpected error that escaped main (parsed or not). */
+function fromUriArgument(): string | undefined {
+  const args = process.argv
+  const i = args.indexOf('--from-uri')
+  if (i >= 0) return args[i + 1]
+  return args.find((a) => a.startsWith('--from-uri='))?.slice('--from-uri='.length)
+}

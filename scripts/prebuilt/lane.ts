@@ -41,7 +41,11 @@ async function main(): Promise<void> {
   const output = copyOutput(process.cwd())
   process.stdout.write(`test:prebuilt: build output copied to ${output}; tests run on Node ${process.versions.node}\n`)
   const targets = vitestArgs.some((a) => !a.startsWith('-')) ? vitestArgs : [...HTTP_TEST_DIRS, ...vitestArgs]
-  const code = await run(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...targets], {
+  // Each function's first request starts a process under @vercel/node's launcher, which loads
+  // the TypeScript compiler (ts-morph) before the function: seconds on a busy machine, paid by
+  // whichever test first calls that function. More time per test, not different assertions.
+  const timeouts = ['--testTimeout=120000', '--hookTimeout=180000']
+  const code = await run(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...timeouts, ...targets], {
     ...process.env,
     TEST_TARGET: 'prebuilt',
     PREBUILT_OUTPUT: output,

@@ -38,6 +38,42 @@ describe('jsonRows', () => {
   })
 })
 
+describe('jsonRows: the FastAPI project\'s forms', () => {
+  it('reads mongoexport lines: each line a row, blank lines skipped, a broken line its own failure', () => {
+    const text = [
+      '{"_id":{"$oid":"65A000000000000000000001"},"username":"a1a","hashed_password":"h"}',
+      '',
+      '{"username":"b2b", "password": "secretpwxx"',
+      '{"_id":"65a000000000000000000003","username":"c3c","full_name":"C"}',
+      '{"_id":{"$oid":"65a000000000000000000004"},"hashed_password":"h","password_hash":"h"}',
+    ].join('\n')
+    const rows = jsonRows(text)
+    expect(rows.map((r) => [r.line, r.id, r.hashField, r.error])).toEqual([
+      [1, '65a000000000000000000001', 'hashed_password', undefined],
+      [3, undefined, undefined, 'not valid JSON'],
+      [4, '65a000000000000000000003', undefined, 'unknown field(s) full_name'],
+      [5, '65a000000000000000000004', 'password_hash', 'give password_hash or hashed_password, not both'],
+    ])
+    expect(rows[0]!.values).toEqual({ username: 'a1a', password_hash: 'h' })
+    // An ObjectId _id is kept as the user's id; a string one only names the row.
+    expect(rows.map((r) => r.keepId)).toEqual([true, undefined, undefined, true])
+    expect(jsonRows('{"_id": {"$binary": "AA=="}, "username": "d4d"}')[0]!.error).toBe('_id: must be an ObjectId ({"$oid": "<24 hex digits>"}), a string or a number')
+    expect(JSON.stringify(rows)).not.toContain('secretpwxx')
+  })
+
+  it('reads the users member of an object, with the lines its items start on', () => {
+    const text = '{\n  "about": "x [{",\n  "passwords": {"a": "p"},\n  "users": [\n    {"username": "a"},\n\n    {"username": "b"}\n  ]\n}\n'
+    expect(jsonRows(text).map((r) => [r.line, r.values.username])).toEqual([
+      [5, 'a'],
+      [7, 'b'],
+    ])
+  })
+
+  it('refuses a multi-line object without a users array', () => {
+    expect(() => jsonRows('{\n"username": "a"\n}')).toThrow(/expected a JSON array of user objects, one JSON document per line/)
+  })
+})
+
 describe('connection strings', () => {
   it.each([
     { uri: 'mongodb://user:s3cret@127.0.0.1:1/', hosts: '127.0.0.1:1' },
@@ -52,6 +88,14 @@ describe('connection strings', () => {
     expect(scrubbed).toContain('failed: mongodb')
     if (uri.includes('s3c@r/et')) expect(scrubbed).not.toContain('s3c@r/et')
     else if (uri.includes('s3cret')) expect(scrubbed).not.toContain('s3cret')
+  })
+
+  it('scrubs both connection strings of an import, and any hash a driver message could quote', () => {
+    const argon2 = '$argon2id$v=19$m=102400,t=2,p=8$wDgnRAghJKQ05vz/f4/xXg$E31ANwUJEFPv3+X+tGqrFQ'
+    const pbkdf2 = '$pbkdf2-sha256$29000$N2bMGeN8b805xnjvvXcO4Q$Wn5Ld7g7Hn0Ai'
+    const text = `to pw-target, from pw-source: { hashed_password: "${argon2}" } ${pbkdf2}`
+    const scrubbed = redactSecrets(text, 'mongodb://u:pw-target@h/', 'mongodb://u:pw-source@old/testdb')
+    expect(scrubbed).toBe('to ***, from ***: { hashed_password: "[hash]" } [hash]')
   })
 
   it('scrubs a percent-encoded password in both forms', () => {

@@ -291,7 +291,7 @@ describe('many users from a file', () => {
     const summary = json(result)
     expect(summary).toMatchObject({ created: 2, failed: 2 })
     expect(summary.failures).toEqual([
-      { line: 4, username: 'juliet', reason: expect.stringContaining('password_hash: must be a bcrypt hash') },
+      { line: 4, username: 'juliet', reason: expect.stringContaining('password_hash: is not a hash this service can verify') },
       { line: 5, username: 'kilo', reason: expect.stringContaining('unknown field(s) admin') },
     ])
     // The hash is stored as given (no reset needed) and never printed.
