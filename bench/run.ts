@@ -474,7 +474,7 @@ async function main(): Promise<void> {
   )
   if (coldStart) {
     out.push('')
-    out.push(`Cold start (#9 item 3): fresh \`node\` per sample, median of ${coldStart.runs}; handler imported from the .func bundle, one GET answered${coldStart.built ? ' (built now)' : ' (existing .vercel/output)'}`)
+    out.push(`Cold start (#9 item 3): fresh \`node\` per sample, median of ${coldStart.runs}; handler imported from the .func bundle copied out of the repository (as deployed), one GET answered${coldStart.built ? ' (built now)' : ' (existing .vercel/output)'}`)
     out.push(
       table(
         ['function', 'bundle', 'files', 'import ms', 'first answer ms', 'x hello', 'status'],
