@@ -92,10 +92,13 @@ const metrics = (cache.metrics ??= new AsyncLocalStorage<DbMetrics>())
 // Replies arrive in the socket's async context, not the request's: remember whose command it was.
 const started = new Map<number, { t0: number; m: DbMetrics }>()
 
-/** Runs fn while counting the database commands it sends and the time they take. */
-export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; metrics: DbMetrics } {
-  const m: DbMetrics = { ms: 0, roundTrips: 0 }
-  return { result: metrics.run(m, fn), metrics: m }
+/**
+ * Runs fn while counting the database commands it sends, and the time they take, into m: the
+ * caller owns m, so it can read the count at any moment (the request wrapper writes it into
+ * Server-Timing just before the headers go out, even when fn answers synchronously).
+ */
+export function withDbMetrics<T>(m: DbMetrics, fn: () => Promise<T>): Promise<T> {
+  return metrics.run(m, fn)
 }
 
 /** The accounting of the request in flight, if any (to bill a query shared by several requests). */
