@@ -6,7 +6,6 @@ import type { Filter } from 'mongodb'
 import { collections, type AuditDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { badRequest } from './problem.js'
-import type { RequestContext } from './http.js'
 
 const RETENTION_MS = 90 * 24 * 3600 * 1000
 
@@ -34,7 +33,28 @@ export const AUDITED = new Set([
   'user.email_changed',
 ])
 
-export async function writeAudit(ctx: RequestContext): Promise<void> {
+/** One thing that happened in a request, as a domain module reports it and the trail stores it. */
+export interface AuditEvent {
+  event: string
+  /** The user acted on, when it is not the caller. */
+  target?: { id?: string; username: string }
+  detail?: Record<string, unknown>
+}
+
+/**
+ * What the trail needs of a request: who, from where, under which request id, and what
+ * happened. Declared here rather than taken from the request wrapper, so this module stays
+ * below the HTTP layer (docs/ARCHITECTURE.md).
+ */
+export interface AuditContext {
+  requestId: string
+  ip: string
+  userId?: string
+  username?: string
+  events: AuditEvent[]
+}
+
+export async function writeAudit(ctx: AuditContext): Promise<void> {
   const events = ctx.events.filter((e) => AUDITED.has(e.event))
   if (events.length === 0) return
   const at = new Date()

@@ -9,7 +9,7 @@ import * as v from 'valibot'
 import { getConfig } from './config.js'
 import { waitUntil } from '@vercel/functions'
 import { withDbMetrics, type DbMetrics } from './db.js'
-import { writeAudit } from './audit.js'
+import { writeAudit, type AuditEvent } from './audit.js'
 import { describeError, log } from './log.js'
 import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
 
@@ -33,13 +33,6 @@ export interface RequestContext {
   db: DbMetrics
 }
 
-export interface AuditEvent {
-  event: string
-  /** The user acted on, when it is not the caller. */
-  target?: { id?: string; username: string }
-  detail?: Record<string, unknown>
-}
-
 const context = new AsyncLocalStorage<RequestContext>()
 
 export function currentRequest(): RequestContext | undefined {
@@ -51,6 +44,11 @@ export function recordEvent(event: string, extra: Omit<AuditEvent, 'event'> = {}
   const ctx = context.getStore()
   if (!ctx) return
   ctx.events.push({ event, ...extra })
+}
+
+/** Records the events a domain module returned, in its order. */
+export function recordEvents(events: readonly AuditEvent[]): void {
+  for (const { event, ...extra } of events) recordEvent(event, extra)
 }
 
 export function setCaller(userId: string, username: string): void {
