@@ -2,6 +2,7 @@
 // invocations and hot reloads reuse its pool; the service's indexes ensured once per instance;
 // and per-request accounting of database time and round trips (for Server-Timing and the
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
+import type { Role } from './schemas.js'
 import { AsyncLocalStorage } from 'node:async_hooks'
 // Types only at the top: the driver itself is loaded on first use, so functions that never
 // touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
@@ -15,7 +16,7 @@ export interface UserDoc {
   username: string
   email: string
   password_hash: string
-  role: 'admin' | 'user'
+  role: Role
   disabled: boolean
   created_at: Date
   updated_at: Date
@@ -28,7 +29,7 @@ export interface SessionDoc {
   user_id: ObjectId
   /** Copied from the user so a refresh needs no second read; a role change ends the session. */
   username: string
-  role: 'admin' | 'user'
+  role: Role
   refresh_hash: string
   /** Hashes rotated away recently: presented within the reuse interval they get a fresh pair. */
   recent: { hash: string; at: Date }[]
