@@ -9,8 +9,9 @@ import { badRequest } from './problem.js'
 
 const RETENTION_MS = 90 * 24 * 3600 * 1000
 
-// Routine events stay in the log only; these go to the trail too.
-export const AUDITED = new Set([
+// Every event name the service records, in one closed list, so a misspelt name fails the type
+// check instead of silently missing the trail. These go to the trail as well as the log line.
+const AUDITED_EVENTS = [
   'login.success',
   'login.failure',
   'login.throttled',
@@ -31,11 +32,18 @@ export const AUDITED = new Set([
   'user.enabled',
   'user.deleted',
   'user.email_changed',
-])
+] as const
+
+// Routine events: named in the log line only.
+const LOG_ONLY_EVENTS = ['token.refresh', 'token.refresh_grace'] as const
+
+export type EventName = (typeof AUDITED_EVENTS)[number] | (typeof LOG_ONLY_EVENTS)[number]
+
+const AUDITED: ReadonlySet<EventName> = new Set(AUDITED_EVENTS)
 
 /** One thing that happened in a request, as a domain module reports it and the trail stores it. */
 export interface AuditEvent {
-  event: string
+  event: EventName
   /** The user acted on, when it is not the caller. */
   target?: { id?: string; username: string }
   detail?: Record<string, unknown>

@@ -9,7 +9,7 @@ import * as v from 'valibot'
 import { getConfig } from './config.js'
 import { waitUntil } from '@vercel/functions'
 import { withDbMetrics, type DbMetrics } from './db.js'
-import { writeAudit, type AuditEvent } from './audit.js'
+import { writeAudit, type AuditEvent, type EventName } from './audit.js'
 import { describeError, log } from './log.js'
 import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
 
@@ -40,7 +40,7 @@ export function currentRequest(): RequestContext | undefined {
 }
 
 /** Records what happened (`login.success`, `token.reuse`, ...) for the log line and the audit trail. */
-export function recordEvent(event: string, extra: Omit<AuditEvent, 'event'> = {}): void {
+export function recordEvent(event: EventName, extra: Omit<AuditEvent, 'event'> = {}): void {
   const ctx = context.getStore()
   if (!ctx) return
   ctx.events.push({ event, ...extra })

@@ -24,7 +24,7 @@ import {
 import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
-import type { AuditEvent } from './audit.js'
+import type { AuditEvent, EventName } from './audit.js'
 
 export interface PublicUserJson {
   id: string
@@ -189,7 +189,7 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   else if (set.password_hash !== undefined && self) await keepOnlySession(user._id, caller.sid, credVersion(before), credVersion(user))
   else if (set.password_hash !== undefined) await endSessions(user._id)
 
-  const names: string[] = []
+  const names: EventName[] = []
   if (set.email !== undefined) names.push('user.email_changed')
   if (set.password_hash !== undefined) names.push('password.changed')
   if (set.role !== undefined) names.push('role.changed')
