@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     { connections: C, next: () => ({ headers: { authorization: `Bearer ${meTokens[meNext++ % meTokens.length]}` } }) },
     warm,
   )
-  const firstPage = await measure(
+  await measure(
     { name: 'users list, first page', method: 'GET', path: '/api/users?limit=100', roundTripTarget: 2, targetNote: 'auth 1 + page 1' },
     { connections: C, headers: { authorization: `Bearer ${admin.access_token}` } },
     C,

@@ -2,6 +2,7 @@
 // invocations and hot reloads reuse its pool; the service's indexes ensured once per instance;
 // and per-request accounting of database time and round trips (for Server-Timing and the
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
+import type { Role } from './schemas.js'
 import { AsyncLocalStorage } from 'node:async_hooks'
 // Types only at the top: the driver itself is loaded on first use, so functions that never
 // touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
@@ -15,7 +16,7 @@ export interface UserDoc {
   username: string
   email: string
   password_hash: string
-  role: 'admin' | 'user'
+  role: Role
   disabled: boolean
   created_at: Date
   updated_at: Date
@@ -28,7 +29,7 @@ export interface SessionDoc {
   user_id: ObjectId
   /** Copied from the user so a refresh needs no second read; a role change ends the session. */
   username: string
-  role: 'admin' | 'user'
+  role: Role
   refresh_hash: string
   /** Hashes rotated away recently: presented within the reuse interval they get a fresh pair. */
   recent: { hash: string; at: Date }[]
@@ -92,10 +93,13 @@ const metrics = (cache.metrics ??= new AsyncLocalStorage<DbMetrics>())
 // Replies arrive in the socket's async context, not the request's: remember whose command it was.
 const started = new Map<number, { t0: number; m: DbMetrics }>()
 
-/** Runs fn while counting the database commands it sends and the time they take. */
-export function withDbMetrics<T>(fn: () => Promise<T>): { result: Promise<T>; metrics: DbMetrics } {
-  const m: DbMetrics = { ms: 0, roundTrips: 0 }
-  return { result: metrics.run(m, fn), metrics: m }
+/**
+ * Runs fn while counting the database commands it sends, and the time they take, into m: the
+ * caller owns m, so it can read the count at any moment (the request wrapper writes it into
+ * Server-Timing just before the headers go out, even when fn answers synchronously).
+ */
+export function withDbMetrics<T>(m: DbMetrics, fn: () => Promise<T>): Promise<T> {
+  return metrics.run(m, fn)
 }
 
 /** The accounting of the request in flight, if any (to bill a query shared by several requests). */

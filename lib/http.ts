@@ -8,8 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import * as v from 'valibot'
 import { getConfig } from './config.js'
 import { waitUntil } from '@vercel/functions'
-import { withDbMetrics } from './db.js'
-import { writeAudit } from './audit.js'
+import { withDbMetrics, type DbMetrics } from './db.js'
+import { writeAudit, type AuditEvent, type EventName } from './audit.js'
 import { describeError, log } from './log.js'
 import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
 
@@ -29,13 +29,8 @@ export interface RequestContext {
   /** What happened, in order: named in the log line and written to the audit trail. */
   events: AuditEvent[]
   fields: Record<string, unknown>
-}
-
-export interface AuditEvent {
-  event: string
-  /** The user acted on, when it is not the caller. */
-  target?: { id?: string; username: string }
-  detail?: Record<string, unknown>
+  /** The request's database time and round trips, for Server-Timing and the log line. */
+  db: DbMetrics
 }
 
 const context = new AsyncLocalStorage<RequestContext>()
@@ -45,10 +40,15 @@ export function currentRequest(): RequestContext | undefined {
 }
 
 /** Records what happened (`login.success`, `token.reuse`, ...) for the log line and the audit trail. */
-export function recordEvent(event: string, extra: Omit<AuditEvent, 'event'> = {}): void {
+export function recordEvent(event: EventName, extra: Omit<AuditEvent, 'event'> = {}): void {
   const ctx = context.getStore()
   if (!ctx) return
   ctx.events.push({ event, ...extra })
+}
+
+/** Records the events a domain module returned, in its order. */
+export function recordEvents(events: readonly AuditEvent[]): void {
+  for (const { event, ...extra } of events) recordEvent(event, extra)
 }
 
 export function setCaller(userId: string, username: string): void {
@@ -123,12 +123,14 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
       route: options.name ?? (req.url ?? '').split('?')[0] ?? '',
       events: [],
       fields: {},
+      db: { ms: 0, roundTrips: 0 },
     }
+    timeHeaders(res, ctx.db)
     res.setHeader('x-request-id', requestId)
     for (const [k, val] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, val)
     if (options.csp) res.setHeader('Content-Security-Policy', options.csp)
 
-    const { result, metrics } = withDbMetrics(() =>
+    const result = withDbMetrics(ctx.db, () =>
       context.run(ctx, async () => {
         applyCors(req, res, [...methods, 'OPTIONS'])
         const method = (req.method ?? 'GET').toUpperCase()
@@ -149,15 +151,12 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
         await fn(req, res)
       }),
     )
-    // Server-Timing must be set before the headers leave; send() below reads it too.
-    res.on('finish', () => logRequest(req, res, ctx, t0, metrics))
-    ;(res as { __dbMetrics?: typeof metrics }).__dbMetrics = metrics
+    res.on('finish', () => logRequest(req, res, ctx, t0))
     try {
       await result
     } catch (err) {
       const problem = toProblem(err)
       if (problem.status >= 500) log('error', 'request.error', { request_id: requestId, ...describeError(problem.cause ?? err) })
-      setServerTiming(res, metrics)
       writeProblem(res, problem)
     }
     // The audit write happens after the answer (kept alive on Vercel by waitUntil), off the
@@ -166,7 +165,8 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
   }
 }
 
-function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number, metrics: { ms: number; roundTrips: number }) {
+function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number) {
+  const metrics = ctx.db
   const status = res.statusCode
   const event = ctx.events.map((e) => e.event).join(',') || 'request'
   log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', event, {
@@ -183,16 +183,25 @@ function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number
   })
 }
 
-function setServerTiming(res: Response, metrics: { ms: number; roundTrips: number }): void {
-  if (res.headersSent) return
-  const trips = `${metrics.roundTrips} round ${metrics.roundTrips === 1 ? 'trip' : 'trips'}`
-  res.setHeader('Server-Timing', `db;dur=${metrics.ms.toFixed(2)};desc="${trips}"`)
+/**
+ * Writes Server-Timing from `metrics` at the last moment the headers can change: Node sends them
+ * through writeHead (called by end(), write() and flushHeaders() when the handler did not), so
+ * every answer carries the count as it stands then: JSON, problem, page or file, synchronous
+ * handler or not. A query after that moment shows in the log line only.
+ */
+function timeHeaders(res: Response, metrics: DbMetrics): void {
+  const writeHead = res.writeHead
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    if (!this.headersSent) {
+      const trips = `${metrics.roundTrips} round ${metrics.roundTrips === 1 ? 'trip' : 'trips'}`
+      this.setHeader('Server-Timing', `db;dur=${metrics.ms.toFixed(2)};desc="${trips}"`)
+    }
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args)
+  } as Response['writeHead']
 }
 
 /** Writes a JSON answer (or an empty one for 204). */
 export function send(res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  const metrics = (res as { __dbMetrics?: { ms: number; roundTrips: number } }).__dbMetrics
-  if (metrics) setServerTiming(res, metrics)
   for (const [k, val] of Object.entries(headers)) res.setHeader(k, val)
   if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
   res.statusCode = status

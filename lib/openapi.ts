@@ -535,8 +535,8 @@ const HEADERS: Record<HeaderName, Json> = {
   'Server-Timing': { description: 'Database time and round trips of this request', schema: { type: 'string' } },
 }
 const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` })
-// Contract (Errors): every response carries both; the documentation page and its files are the
-// exception for Server-Timing, as they are written without send() and touch no database.
+// Contract (Errors): every response carries both, the documentation page and its files included
+// (the request wrapper writes Server-Timing as the headers go out, whoever sends them).
 const COMMON_HEADERS: HeaderName[] = ['x-request-id', 'Server-Timing']
 
 const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?: HeaderName[] }> = {
@@ -623,8 +623,7 @@ function operationId(method: Method, path: string): string {
 }
 
 function successResponse(ok: Success): Json {
-  const isJson = ok.contentType === undefined || ok.contentType.endsWith('json')
-  const headers = responseHeaders(ok.headers, isJson ? COMMON_HEADERS : ['x-request-id'])
+  const headers = responseHeaders(ok.headers)
   if (!ok.schema) return { description: ok.description, headers }
   const schema = typeof ok.schema === 'string' ? ref(ok.schema) : ok.schema
   return { description: ok.description, headers, content: { [ok.contentType ?? 'application/json']: { schema } } }

@@ -13,7 +13,7 @@ import { waitUntil } from '@vercel/functions'
 import { getConfig } from './config.js'
 import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
 import { collections, type ResetDoc, type UserDoc } from './db.js'
-import { recordEvent, setCaller } from './http.js'
+import type { AuditEvent } from './audit.js'
 import { sendMail } from './mail.js'
 import { hashPassword } from './passwords.js'
 import { passwordProblems } from './password-policy.js'
@@ -89,9 +89,10 @@ const isLinkCurrent = (link: ResetDoc, user: UserDoc) =>
  * link after the answer. Either way the same commands with documents of the same shape: the
  * account lookup beside the address's count, the count of the account (or of the unknown
  * identifier), then one insert into password_resets; for nobody's account that document names
- * a fresh id no user has, which confirm can never redeem.
+ * a fresh id no user has, which confirm can never redeem. Returns the events to audit (none for
+ * an account that gets no mail).
  */
-export async function requestReset(who: { email?: string; username?: string }, meta: ResetRequestMeta): Promise<void> {
+export async function requestReset(who: { email?: string; username?: string }, meta: ResetRequestMeta): Promise<AuditEvent[]> {
   const identity = normalizeLogin(who.email ?? who.username ?? '')
   const [user, perAddress] = await Promise.all([findUserForLogin(identity), countResetAddress(meta.ip)])
   // Per account whatever the spelling (contract), per normalised identifier when there is none.
@@ -102,9 +103,8 @@ export async function requestReset(who: { email?: string; username?: string }, m
   const { resets } = await collections()
   const { token, hash } = newResetToken()
   await resets.insertOne(resetDoc(hash, eligible ?? { _id: new ObjectId(), email: identity, cred_version: 0 }, new Date()))
-  if (!eligible) return
+  if (!eligible) return []
 
-  recordEvent('password.reset_requested', { target: { id: eligible._id.toHexString(), username: eligible.username }, detail: { via: 'mail' } })
   const link = resetUrl(token, meta.linkBase)
   // After the answer (kept alive on Vercel by waitUntil): the SMTP round trips would otherwise
   // show, in the response time, which accounts exist. sendMail never rejects.
@@ -122,18 +122,21 @@ export async function requestReset(who: { email?: string; username?: string }, m
       ].join('\n'),
     }),
   )
+  return [{ event: 'password.reset_requested', target: { id: eligible._id.toHexString(), username: eligible.username }, detail: { via: 'mail' } }]
 }
 
-/** Admin route: a link to hand to the user where the deployment sends no mail. */
-export async function issueResetLink(user: UserDoc, linkBase: string): Promise<{ reset_url: string; expires_at: string }> {
+/** Admin route: a link to hand to the user where the deployment sends no mail, and the event to audit. */
+export async function issueResetLink(user: UserDoc, linkBase: string): Promise<{ link: { reset_url: string; expires_at: string }; events: AuditEvent[] }> {
   // confirmReset refuses disabled accounts; a link that cannot work is not handed out.
   if (user.disabled) throw conflict('The account is disabled; enable it before issuing a reset link')
   const { resets } = await collections()
   const { token, hash } = newResetToken()
   const doc = resetDoc(hash, user, new Date())
   await resets.insertOne(doc)
-  recordEvent('password.reset_requested', { target: { id: user._id.toHexString(), username: user.username }, detail: { via: 'admin' } })
-  return { reset_url: resetUrl(token, linkBase), expires_at: doc.expires_at.toISOString() }
+  return {
+    link: { reset_url: resetUrl(token, linkBase), expires_at: doc.expires_at.toISOString() },
+    events: [{ event: 'password.reset_requested', target: { id: user._id.toHexString(), username: user.username }, detail: { via: 'admin' } }],
+  }
 }
 
 const invalidToken = () =>
@@ -146,8 +149,9 @@ const invalidToken = () =>
  * conditional update, so a change that lands meanwhile still kills the link), and ends every
  * session, since whoever held the old password may be the reason for the reset.
  * Not throttled: a 256-bit token cannot be guessed.
+ * Returns whom the token proved the caller to be, and the event to audit.
  */
-export async function confirmReset(token: string, newPassword: string): Promise<void> {
+export async function confirmReset(token: string, newPassword: string): Promise<{ actor: { id: string; username: string }; events: AuditEvent[] }> {
   const { resets, users } = await collections()
   const hash = hashResetToken(token)
   const pending = await resets.findOne({ _id: hash, expires_at: { $gt: new Date() } })
@@ -176,6 +180,5 @@ export async function confirmReset(token: string, newPassword: string): Promise<
   await Promise.all([endSessions(user._id), resets.deleteMany({ user_id: user._id }), clearLoginAttempts(accountKey('login', user._id))])
 
   // The holder of the token proved control of the account's mail: they act as the user.
-  setCaller(user._id.toHexString(), user.username)
-  recordEvent('password.reset')
+  return { actor: { id: user._id.toHexString(), username: user.username }, events: [{ event: 'password.reset' }] }
 }

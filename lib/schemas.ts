@@ -4,6 +4,8 @@
 import * as v from 'valibot'
 import { PASSWORD_MAX_BYTES } from './passwords.js'
 
+// The roles' one home: validation, the stored documents (db.ts), token claims (tokens.ts) and
+// the OpenAPI document all take them from here.
 export const ROLES = ['admin', 'user'] as const
 export type Role = (typeof ROLES)[number]
 

@@ -5,8 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObje
 import { SignJWT, jwtVerify, decodeProtectedHeader, exportJWK, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose'
 import { getConfig, type Config } from './config.js'
 import { unauthorized } from './problem.js'
-
-export type Role = 'admin' | 'user'
+import type { Role } from './schemas.js'
 
 export interface AccessClaims {
   sub: string

@@ -24,7 +24,7 @@ import {
 import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
-import { recordEvent } from './http.js'
+import type { AuditEvent, EventName } from './audit.js'
 
 export interface PublicUserJson {
   id: string
@@ -156,8 +156,9 @@ export interface ChangeMeta {
 /**
  * Applies a change by `caller` to `target`. Only admins touch role and disabled; a user changing
  * their own email or password proves the current password (ASVS 2.1.5), counted like a login.
+ * Returns the user as written and the events to audit, which the caller records.
  */
-export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<UserDoc> {
+export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const self = caller.user._id.equals(target._id)
   if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined)) {
     throw forbidden('Only an admin may change role or disabled')
@@ -188,13 +189,13 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   else if (set.password_hash !== undefined && self) await keepOnlySession(user._id, caller.sid, credVersion(before), credVersion(user))
   else if (set.password_hash !== undefined) await endSessions(user._id)
 
-  const events: string[] = []
-  if (set.email !== undefined) events.push('user.email_changed')
-  if (set.password_hash !== undefined) events.push('password.changed')
-  if (set.role !== undefined) events.push('role.changed')
-  if (set.disabled !== undefined) events.push(set.disabled ? 'user.disabled' : 'user.enabled')
-  for (const event of events) recordEvent(event, { target: { id: user._id.toHexString(), username: user.username } })
-  return user
+  const names: EventName[] = []
+  if (set.email !== undefined) names.push('user.email_changed')
+  if (set.password_hash !== undefined) names.push('password.changed')
+  if (set.role !== undefined) names.push('role.changed')
+  if (set.disabled !== undefined) names.push(set.disabled ? 'user.disabled' : 'user.enabled')
+  const acted = { id: user._id.toHexString(), username: user.username }
+  return { user, events: names.map((event) => ({ event, target: acted })) }
 }
 
 /**

@@ -9,7 +9,7 @@ export default route(
   {
     POST: async (req, res) => {
       const body = await readBody(req)
-      assertGrantType(body, 'password')
+      assertGrantType(body.value, 'password')
       const input = body.kind === 'form' ? parse(LoginForm, body.value, OAUTH.invalidRequest) : parse(LoginJson, body.value ?? {}, OAUTH.invalidRequest)
       const ctx = currentRequest()!
       const pair = await passwordGrant(input.username, input.password, { ip: ctx.ip, userAgent: ctx.userAgent })

@@ -9,7 +9,7 @@ export default route(
   {
     POST: async (req, res) => {
       const body = await readBody(req)
-      assertGrantType(body, 'refresh_token')
+      assertGrantType(body.value, 'refresh_token')
       const input = body.kind === 'form' ? parse(RefreshForm, body.value, OAUTH.invalidRequest) : parse(RefreshJson, body.value ?? {}, OAUTH.invalidRequest)
       const ctx = currentRequest()!
       const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {

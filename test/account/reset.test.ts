@@ -233,18 +233,26 @@ describe('POST /api/auth/password-reset/confirm', () => {
     // Redeeming one link kills the others of the same user.
     expect(await withDb((db) => db.collection('password_resets').countDocuments({ user_id: new ObjectId(u.user.id) }))).toBe(0)
 
-    const deadline = Date.now() + 2000
-    let events: { event: string; actor: string | null; user: string | null }[] = []
-    while (Date.now() < deadline) {
-      const res = await svc.call('GET', `/api/audit?user=${u.username}`, { token: adminToken })
-      events = (await res.json()).items
-      if (events.some((e) => e.event === 'password.reset')) break
-    }
+    const events = await auditOf(u.username, 'password.reset')
     expect(events).toContainEqual(expect.objectContaining({ event: 'password.reset_requested', actor: null, user: u.username }))
     expect(events).toContainEqual(expect.objectContaining({ event: 'password.reset', actor: u.username, user: u.username }))
     expect(JSON.stringify(events)).not.toContain(token)
   })
 })
+
+type AuditItem = { event: string; actor: string | null; user: string | null; detail?: Record<string, unknown> }
+
+/** The audit trail of `username` once `awaited` is in it (written after the answer), or after 2 s. */
+async function auditOf(username: string, awaited: string): Promise<AuditItem[]> {
+  const deadline = Date.now() + 2000
+  let events: AuditItem[] = []
+  while (Date.now() < deadline) {
+    const res = await svc.call('GET', `/api/audit?user=${username}`, { token: adminToken })
+    events = (await res.json()).items
+    if (events.some((e) => e.event === awaited)) break
+  }
+  return events
+}
 
 describe('a link dies when the email or the password changes', () => {
   type Account = Awaited<ReturnType<typeof newUser>>
@@ -316,6 +324,12 @@ describe('POST /api/users/{username}/password-reset', () => {
     expect((await me(old)).status).toBe(401)
     expect((await tryLogin(u.username, 'Admin-handed-passw0rd')).status).toBe(200)
     expect((await confirm(token, 'Admin-handed-passw0rd2')).status).toBe(400)
+    expect(await auditOf(u.username, 'password.reset')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ event: 'password.reset_requested', actor: ADMIN.username, user: u.username, detail: { via: 'admin' } }),
+        expect.objectContaining({ event: 'password.reset', actor: u.username, user: u.username }),
+      ]),
+    )
   })
 
   it('is for admins only: 401 without a token, 403 for a plain user (even on themself); 404 for no such user, 409 for a disabled one', async () => {

@@ -156,8 +156,35 @@ describe('live answers match the document', () => {
     const documented = documentedResponse(check.resolved, path, res.status === 405 ? served! : method, res.status)
     expect(await responseProblems(documented, res, body), `${method} ${path} → ${res.status} ${text.slice(0, 300)}`).toEqual([])
     expect(res.headers.get('x-request-id')).toBeTruthy()
+    expectServerTiming(res, `${method} ${path}`)
     return body
   }
+
+  // README and docs/API.md: `db;dur=<ms>;desc="<n> round trips"`, "1 round trip" for one.
+  function expectServerTiming(res: Response, what: string): void {
+    const timing = res.headers.get('server-timing')
+    expect(timing, `${what} → ${res.status} has no Server-Timing`).toMatch(/^db;dur=\d+\.\d{2};desc="\d+ round trips?"$/)
+    const trips = Number(/desc="(\d+)/.exec(timing!)![1])
+    expect(timing, what).toContain(trips === 1 ? '"1 round trip"' : `"${trips} round trips"`)
+  }
+
+  /** A path Vercel serves for the function, its parameters filled in with values that exist. */
+  const concrete = (path: string) => path.replace('{username}', ADMIN.username).replace('{id}', 'no-such-session').replace('{asset}', 'init.js')
+
+  // Every function, whatever it answers (200, 401, 400, 404), and whoever writes the answer: the
+  // handler through send(), a synchronous handler writing its own body (the document, the docs
+  // page), a stream (the docs files), the error writer, the wrapper's 405 and preflight.
+  it.each(served)('$path answers with Server-Timing to each method, a wrong one and a preflight', async ({ path, methods }) => {
+    const url = concrete(path)
+    for (const method of methods) expectServerTiming(await svc.fetch(url, { method }), `${method} ${url}`)
+    const wrong = ['PUT', 'PATCH', 'DELETE', 'POST'].find((m) => !methods.includes(m))!
+    const refused = await svc.fetch(url, { method: wrong })
+    expect(refused.status).toBe(405)
+    expectServerTiming(refused, `${wrong} ${url}`)
+    const preflight = await svc.fetch(url, { method: 'OPTIONS' })
+    expect(preflight.status).toBe(204)
+    expectServerTiming(preflight, `OPTIONS ${url}`)
+  })
 
   it('login (JSON and form), refresh and logout', async () => {
     const u = await newUser(svc, admin.access_token)

@@ -53,7 +53,7 @@ export async function responseProblems(documented: Json | undefined, res: Respon
   if (!documented) return [`status ${res.status} is not documented`]
   const problems: string[] = []
   for (const name of Object.keys(documented.headers ?? {})) {
-    if (['cache-control', 'pragma', 'server-timing'].includes(name.toLowerCase())) continue
+    if (['cache-control', 'pragma'].includes(name.toLowerCase())) continue
     if (!res.headers.has(name)) problems.push(`header ${name} is documented but missing`)
   }
   const content = documented.content as Record<string, { schema?: Json }> | undefined

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
+import type { Role } from '../../lib/schemas.js'
 
 export interface Service {
   url: string
@@ -114,7 +115,7 @@ export async function login(service: Service, username: string, password: string
 
 let counter = 0
 /** A fresh, policy-passing user created by the bootstrap admin; returns its credentials. */
-export async function newUser(service: Service, adminToken: string, role: 'admin' | 'user' = 'user') {
+export async function newUser(service: Service, adminToken: string, role: Role = 'user') {
   const username = `u${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`
   const password = `Pw-${randomBytes(9).toString('base64url')}`
   const email = `${username}@example.com`

@@ -1,4 +1,4 @@
-import { route, readJson, parse, send } from '../../../lib/http.js'
+import { route, readJson, parse, send, recordEvents, setCaller } from '../../../lib/http.js'
 import { PasswordResetConfirm } from '../../../lib/schemas.js'
 import { confirmReset } from '../../../lib/reset.js'
 
@@ -7,7 +7,9 @@ export default route(
   {
     POST: async (req, res) => {
       const input = parse(PasswordResetConfirm, await readJson(req))
-      await confirmReset(input.token, input.new_password)
+      const { actor, events } = await confirmReset(input.token, input.new_password)
+      setCaller(actor.id, actor.username)
+      recordEvents(events)
       send(res, 204)
     },
   },

@@ -1,4 +1,4 @@
-import { route, readJson, parse, send, currentRequest } from '../../../lib/http.js'
+import { route, readJson, parse, send, currentRequest, recordEvents } from '../../../lib/http.js'
 import { assertMailConfigured } from '../../../lib/mail.js'
 import { PasswordResetRequest } from '../../../lib/schemas.js'
 import { RESET_ACCEPTED, requestReset, resetLinkBase } from '../../../lib/reset.js'
@@ -11,7 +11,7 @@ export default route(
       assertMailConfigured()
       const linkBase = resetLinkBase(req)
       const input = parse(PasswordResetRequest, await readJson(req))
-      await requestReset(input, { ip: currentRequest()!.ip, linkBase })
+      recordEvents(await requestReset(input, { ip: currentRequest()!.ip, linkBase }))
       send(res, 202, RESET_ACCEPTED)
     },
   },

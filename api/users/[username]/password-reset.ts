@@ -1,4 +1,4 @@
-import { route, readJson, parse, param, send } from '../../../lib/http.js'
+import { route, readJson, parse, param, send, recordEvents } from '../../../lib/http.js'
 import { requireAdmin } from '../../../lib/auth.js'
 import { AdminPasswordReset, normalizeUsername } from '../../../lib/schemas.js'
 import { issueResetLink, resetLinkBase } from '../../../lib/reset.js'
@@ -13,7 +13,9 @@ export default route(
       const linkBase = resetLinkBase(req)
       parse(AdminPasswordReset, await readJson(req))
       const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-      send(res, 200, await issueResetLink(user, linkBase))
+      const { link, events } = await issueResetLink(user, linkBase)
+      recordEvents(events)
+      send(res, 200, link)
     },
   },
   { name: '/api/users/[username]/password-reset' },
