@@ -4,11 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
 
+// Reset links need their base when deployed (the prebuilt lane runs in production mode).
+const RESET_URL_BASE = 'https://app.example/reset-password'
+
 let svc: Service
 let adminToken: string
 
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  ;({ svc, adminToken } = await startWithAdmin({ RESET_URL_BASE }))
 })
 afterAll(() => svc?.stop())
 

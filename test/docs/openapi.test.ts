@@ -141,7 +141,8 @@ describe('live answers match the document', () => {
   let admin: Tokens
 
   beforeAll(async () => {
-    svc = await startService()
+    // Reset links need their base when deployed (the prebuilt lane runs in production mode).
+    svc = await startService({ RESET_URL_BASE: 'https://app.example/reset-password' })
     admin = await login(svc, ADMIN.username, ADMIN.password)
   })
   afterAll(() => svc?.stop())
