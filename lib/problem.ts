@@ -131,13 +131,25 @@ const UNAVAILABLE_CLASSES = new Set([
 const UNAVAILABLE_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436])
 const UNAVAILABLE_LABELS = ['ResetPool', 'RetryableWriteError', 'SystemOverloadedError', 'NoWritesPerformed']
 
-function isUnavailable(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false
+function classNames(err: object): string[] {
+  const names: string[] = []
   for (let p: object | null = err; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     const name = (p as { constructor?: { name?: string } }).constructor?.name
-    if (name && UNAVAILABLE_CLASSES.has(name)) return true
+    if (name) names.push(name)
   }
-  const e = err as { name?: string; code?: unknown; errorLabels?: unknown }
+  return names
+}
+
+function isUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false
+  const names = classNames(err)
+  if (names.some((name) => UNAVAILABLE_CLASSES.has(name))) return true
+  const e = err as { name?: string; code?: unknown; errorLabels?: unknown; writeErrors?: unknown[]; err?: unknown }
+  // bulkWrite wraps a driver failure of the whole batch (a closed connection, no server) in a
+  // MongoBulkWriteError that keeps the message and the error's own fields but not its class
+  // (driver bulk/common.ts). No write error, no write-concern error and no server code: nothing
+  // was refused, the database was away.
+  if (names.includes('MongoBulkWriteError') && !e.writeErrors?.length && !e.err && e.code === undefined) return true
   if (e.name && UNAVAILABLE_CLASSES.has(e.name)) return true
   if (typeof e.code === 'number' && UNAVAILABLE_CODES.has(e.code)) return true
   return Array.isArray(e.errorLabels) && e.errorLabels.some((l) => UNAVAILABLE_LABELS.includes(String(l)))

@@ -1,7 +1,7 @@
 // Driver errors become the right answer: 409 for a duplicate key, 503 + Retry-After when the
 // database is away, a plain 500 (nothing of the cause) for anything else.
 import { describe, expect, it } from 'vitest'
-import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError, MongoNotConnectedError } from 'mongodb'
+import { MongoBulkWriteError, MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError, MongoNotConnectedError } from 'mongodb'
 import { toProblem } from '../../lib/problem.js'
 
 describe('toProblem', () => {
@@ -14,6 +14,9 @@ describe('toProblem', () => {
     { name: 'not connected', err: new MongoNotConnectedError('not connected'), status: 503 },
     { name: 'shutdown in progress', err: new MongoServerError({ code: 91, errmsg: 'shutting down' }), status: 503 },
     { name: 'a retryable label', err: new MongoServerError({ code: 1, errmsg: 'x', errorLabels: ['RetryableWriteError'] }), status: 503 },
+    // What bulkWrite throws when the connection closes under it (seen in the fault test).
+    { name: 'a bulk write cut off by a closed connection', err: new MongoBulkWriteError(new MongoNetworkError('connection 8 to 127.0.0.1:1 closed'), {} as never), status: 503 },
+    { name: 'a bulk write failed by the server', err: new MongoBulkWriteError(new MongoServerError({ code: 2, errmsg: 'BadValue: secret detail' }), {} as never), status: 500 },
     { name: 'another server error', err: new MongoServerError({ code: 2, errmsg: 'BadValue: secret detail' }), status: 500 },
     { name: 'a plain error', err: new Error('boom at /srv/secret/path'), status: 500 },
   ])('$name → $status', ({ err, status }) => {
