@@ -1,6 +1,7 @@
 // Configuration: read from the environment once, validated, frozen. It never echoes a secret
 // in an error (only the variable's name and what is wrong with it) and never throws at import,
 // so a misconfigured deployment still answers /api/health with a clear problem.
+import { createHash } from 'node:crypto'
 import * as v from 'valibot'
 
 const positiveInt = (fallback: number) =>
@@ -22,9 +23,16 @@ export const MONGODB_URI_RULE = 'must start with mongodb:// or mongodb+srv://'
 /** Whether a connection string has a scheme the driver takes (the seed checks --uri with it). */
 export const isMongoUri = (value: string): boolean => MONGODB_URI_SCHEME.test(value)
 
+// Atlas counts every connection an instance opens: its pool plus the driver's monitoring
+// connections. 5 lets one instance run a login's queries beside a few concurrent reads while
+// an M0 still holds some 80 instances (README, "Connections").
+export const DEFAULT_MAX_POOL_SIZE = 5
+const DEFAULT_DB = 'auth'
+const DB_NAME = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name'))
+
 const Env = v.object({
   MONGODB_URI: v.optional(v.pipe(v.string(), v.regex(MONGODB_URI_SCHEME, MONGODB_URI_RULE))),
-  MONGODB_DB: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name')), 'auth'),
+  MONGODB_DB: v.optional(DB_NAME, DEFAULT_DB),
   JWT_SECRET: v.optional(v.string()),
   JWT_SECRET_PREVIOUS: v.optional(v.string()),
   JWT_PRIVATE_KEY: v.optional(v.string()),
@@ -43,7 +51,14 @@ const Env = v.object({
   MAIL_FROM: v.optional(v.string(), 'no-reply@localhost'),
   RESET_URL_BASE: v.optional(v.string()),
   DB_TIMEOUT_MS: positiveInt(3000),
+  MONGODB_MAX_POOL_SIZE: v.pipe(positiveInt(DEFAULT_MAX_POOL_SIZE), v.minValue(1, 'must be at least 1')),
+  MONGODB_MAX_IDLE_TIME_MS: positiveInt(10_000),
+  PRODUCTION_MONGODB_DB: v.optional(DB_NAME, DEFAULT_DB),
+  ALLOW_PREVIEW_ON_PRODUCTION_DB: flag,
+  MONGODB_DB_PER_BRANCH: flag,
   VERCEL: v.optional(v.string()),
+  VERCEL_ENV: v.optional(v.string()),
+  VERCEL_GIT_COMMIT_REF: v.optional(v.string()),
   NODE_ENV: v.optional(v.string()),
 })
 
@@ -67,6 +82,10 @@ export interface Config {
   mailFrom: string
   resetUrlBase?: string
   dbTimeoutMs: number
+  /** Connections in this instance's pool (monitoring connections come on top). */
+  maxPoolSize: number
+  /** How long a pooled connection may sit idle before the driver closes it. */
+  maxIdleTimeMs: number
   isDeployed: boolean
 }
 
@@ -123,9 +142,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     secrets.push(secret)
     if (e.JWT_SECRET_PREVIOUS) secrets.push(...e.JWT_SECRET_PREVIOUS.split(',').map((s) => s.trim()).filter(Boolean))
   }
+  const mongoDb = databaseName(e)
   return Object.freeze({
     mongoUri: e.MONGODB_URI,
-    mongoDb: e.MONGODB_DB,
+    mongoDb,
     jwtSecrets: secrets.map((s) => new TextEncoder().encode(s)),
     jwtPrivateKeys,
     jwtIssuer: e.JWT_ISSUER,
@@ -141,8 +161,46 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     mailFrom: e.MAIL_FROM,
     resetUrlBase: e.RESET_URL_BASE,
     dbTimeoutMs: e.DB_TIMEOUT_MS,
+    maxPoolSize: e.MONGODB_MAX_POOL_SIZE,
+    maxIdleTimeMs: e.MONGODB_MAX_IDLE_TIME_MS,
     isDeployed,
   })
+}
+
+/**
+ * The database this instance uses. A Vercel preview gets the production variables unless
+ * someone separates them, and would then write test users and sessions into production: on
+ * the production database name a preview refuses to start, unless told it may.
+ */
+function databaseName(e: v.InferOutput<typeof Env>): string {
+  const isPreview = e.VERCEL_ENV === 'preview'
+  let name = e.MONGODB_DB
+  if (isPreview && e.MONGODB_DB_PER_BRANCH) {
+    if (!e.VERCEL_GIT_COMMIT_REF) {
+      throw new ConfigError('Invalid configuration: MONGODB_DB_PER_BRANCH needs VERCEL_GIT_COMMIT_REF (set by Vercel for Git deployments)')
+    }
+    name = branchDatabase(e.MONGODB_DB, e.VERCEL_GIT_COMMIT_REF)
+  }
+  if (isPreview && name === e.PRODUCTION_MONGODB_DB && !e.ALLOW_PREVIEW_ON_PRODUCTION_DB) {
+    throw new ConfigError(
+      `Invalid configuration: MONGODB_DB is the production database (${name}) in a preview deployment; ` +
+        'give previews their own MONGODB_DB, set MONGODB_DB_PER_BRANCH=true, or ALLOW_PREVIEW_ON_PRODUCTION_DB=true',
+    )
+  }
+  return name
+}
+
+/**
+ * `<base>_<branch>` as a database name: characters MongoDB refuses in a name become `_`, and a
+ * long branch is cut with a hash of the whole name so two long branches never share a database
+ * (Atlas allows 64 bytes; we keep to 63).
+ */
+export function branchDatabase(base: string, branch: string): string {
+  const safe = branch.toLowerCase().replace(/[^a-z0-9_-]+/g, '_')
+  const full = `${base}_${safe}`
+  if (full.length <= 63) return full
+  const hash = createHash('sha256').update(branch).digest('hex').slice(0, 8)
+  return `${full.slice(0, 63 - 9)}_${hash}`
 }
 
 /** Several PEM keys in one variable: concatenated blocks (newlines may be written as \n). */

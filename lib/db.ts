@@ -9,7 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb'
 import { attachDatabasePool } from '@vercel/functions'
 import { getConfig } from './config.js'
-import { log } from './log.js'
+import { describeError, log } from './log.js'
+import { isUnavailable } from './problem.js'
 
 export interface UserDoc {
   _id: ObjectId
@@ -82,6 +83,8 @@ interface Cache {
   ready?: Promise<Db>
   key?: string
   metrics?: AsyncLocalStorage<DbMetrics>
+  /** The last reading of the required indexes (missingIndexes). */
+  indexCheck?: { at: number; missing: Promise<string[]> }
 }
 
 // globalThis survives module reloads in the local runner and warm starts on Vercel.
@@ -128,11 +131,14 @@ async function connect(): Promise<MongoClient> {
   const config = getConfig()
   const { MongoClient } = await import('mongodb')
   const client = new MongoClient(config.mongoUri, {
-    // Serverless: few connections per instance, closed soon when idle, and a quick answer
-    // (503, not a hang) when the database cannot be reached.
-    maxPoolSize: 10,
+    // Serverless: few connections per instance (README, "Connections"), closed soon when idle,
+    // and a quick answer (503, not a hang) when the database cannot be reached.
+    maxPoolSize: config.maxPoolSize,
     minPoolSize: 0,
-    maxIdleTimeMS: 10_000,
+    maxIdleTimeMS: config.maxIdleTimeMs,
+    // Polling monitors each server over one connection; the default (streaming, on a server
+    // that supports it) holds a second one per server open for the round-trip timer.
+    serverMonitoringMode: 'poll',
     serverSelectionTimeoutMS: config.dbTimeoutMs,
     connectTimeoutMS: config.dbTimeoutMs,
     socketTimeoutMS: 15_000,
@@ -155,7 +161,7 @@ async function connect(): Promise<MongoClient> {
   // Pool events at debug level: how many connections an instance really opens.
   client.on('connectionCreated', (e) => log('debug', 'db.connection_created', { connection_id: e.connectionId }))
   client.on('connectionClosed', (e) => log('debug', 'db.connection_closed', { connection_id: e.connectionId, reason: e.reason }))
-  log('debug', 'db.client_created', { max_pool_size: 10 })
+  log('debug', 'db.client_created', { max_pool_size: config.maxPoolSize, max_idle_time_ms: config.maxIdleTimeMs })
   // On Vercel's Fluid compute, lets the platform close idle pool connections before suspending.
   attachDatabasePool(client)
   return client
@@ -193,29 +199,114 @@ export function getClient(): Promise<MongoClient> {
   return cache.client
 }
 
+type IndexSpec = { key: Record<string, 1 | -1>; name: string; unique?: true; expireAfterSeconds?: number }
+
+/**
+ * The indexes the service relies on, by collection: uniqueness that settles races (username,
+ * email), TTLs that expire sessions, counters, audit entries and reset links, and the indexes
+ * behind the list and audit queries. Created on each instance's first use of the database;
+ * /api/health reports any of them missing (a database seeded or restored by hand may lack them).
+ */
+export const REQUIRED_INDEXES: Record<string, IndexSpec[]> = {
+  users: [
+    { key: { username: 1 }, name: 'username_unique', unique: true },
+    { key: { email: 1 }, name: 'email_unique', unique: true },
+    { key: { role: 1, username: 1 }, name: 'role_username' },
+  ],
+  sessions: [
+    { key: { user_id: 1 }, name: 'user_id' },
+    { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+  ],
+  counters: [{ key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 }],
+  audit: [
+    { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+    { key: { user: 1, _id: -1 }, name: 'user_recent' },
+    { key: { actor: 1, _id: -1 }, name: 'actor_recent' },
+    { key: { event: 1, _id: -1 }, name: 'event_recent' },
+  ],
+  password_resets: [
+    { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+    { key: { user_id: 1 }, name: 'user_id' },
+  ],
+}
+
+/**
+ * Creates the required indexes. One the database refuses (an index of another name or other
+ * options on the same key, duplicates under a unique key) is logged as `db.index_failed` and
+ * left missing, for /api/health to report, and the service keeps serving; a database that
+ * cannot be reached fails the start, to be tried again on the next request.
+ */
 async function ensureIndexes(db: Db): Promise<void> {
-  await Promise.all([
-    db.collection('users').createIndexes([
-      { key: { username: 1 }, name: 'username_unique', unique: true },
-      { key: { email: 1 }, name: 'email_unique', unique: true },
-      { key: { role: 1, username: 1 }, name: 'role_username' },
-    ]),
-    db.collection('sessions').createIndexes([
-      { key: { user_id: 1 }, name: 'user_id' },
-      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
-    ]),
-    db.collection('counters').createIndexes([{ key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 }]),
-    db.collection('audit').createIndexes([
-      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
-      { key: { user: 1, _id: -1 }, name: 'user_recent' },
-      { key: { actor: 1, _id: -1 }, name: 'actor_recent' },
-      { key: { event: 1, _id: -1 }, name: 'event_recent' },
-    ]),
-    db.collection('password_resets').createIndexes([
-      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
-      { key: { user_id: 1 }, name: 'user_id' },
-    ]),
-  ])
+  const refusals: unknown[] = []
+  const create = async (collection: string, specs: IndexSpec[]): Promise<void> => {
+    try {
+      await db.collection(collection).createIndexes(specs)
+    } catch (err) {
+      if (isUnavailable(err)) throw err
+      // The batch was refused as a whole: one at a time, so only the refused ones stay missing.
+      if (specs.length > 1) {
+        await Promise.all(specs.map((spec) => create(collection, [spec])))
+        return
+      }
+      refusals.push(err)
+      log('error', 'db.index_failed', { collection, index: specs[0]!.name, ...describeError(err) })
+    }
+  }
+  await Promise.all(Object.entries(REQUIRED_INDEXES).map(([collection, specs]) => create(collection, specs)))
+  // Created as asked, all of them exist: no need to list them until the next periodic check.
+  cache.indexCheck = { at: Date.now(), missing: refusals.length === 0 ? Promise.resolve([]) : listMissingIndexes(db) }
+}
+
+// A minute between checks keeps /api/health at one round trip almost always.
+const INDEX_CHECK_INTERVAL_MS = 60_000
+
+/** `collection.index` for every required index the database does not have. */
+async function listMissingIndexes(db: Db): Promise<string[]> {
+  const found = await Promise.all(
+    Object.keys(REQUIRED_INDEXES).map((collection) =>
+      db
+        .collection(collection)
+        .listIndexes()
+        .toArray()
+        .catch((err: { codeName?: string }) => {
+          // No collection yet means none of its indexes.
+          if (err.codeName === 'NamespaceNotFound') return []
+          throw err
+        }),
+    ),
+  )
+  const missing: string[] = []
+  for (const [i, [collection, specs]] of Object.entries(REQUIRED_INDEXES).entries()) {
+    const existing = found[i]!
+    for (const spec of specs) if (!existing.some((ix) => sameIndex(ix, spec))) missing.push(`${collection}.${spec.name}`)
+  }
+  return missing
+}
+
+// The same key in the same order and the options the service relies on; the name may differ
+// (an index made by hand under another name serves as well).
+function sameIndex(ix: Document, spec: IndexSpec): boolean {
+  if (JSON.stringify(ix.key) !== JSON.stringify(spec.key)) return false
+  if (spec.unique && ix.unique !== true) return false
+  return spec.expireAfterSeconds === undefined || ix.expireAfterSeconds === spec.expireAfterSeconds
+}
+
+/**
+ * The required indexes the database lacks, read again at most once a minute per instance (the
+ * answer in between is the last one read).
+ */
+export async function missingIndexes(): Promise<string[]> {
+  const db = await getDb()
+  let check = cache.indexCheck
+  if (!check || Date.now() - check.at >= INDEX_CHECK_INTERVAL_MS) {
+    const fresh = { at: Date.now(), missing: listMissingIndexes(db) }
+    cache.indexCheck = check = fresh
+    // A failed read is not remembered: the next call reads again.
+    fresh.missing.catch(() => {
+      if (cache.indexCheck === fresh) cache.indexCheck = undefined
+    })
+  }
+  return check.missing
 }
 
 export interface Collections {

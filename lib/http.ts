@@ -132,6 +132,9 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
 
     const result = withDbMetrics(ctx.db, () =>
       context.run(ctx, async () => {
+        // A configuration the service refuses (a preview on the production database, a missing
+        // secret) refuses every request, whether or not its route reads the setting.
+        getConfig()
         applyCors(req, res, [...methods, 'OPTIONS'])
         const method = (req.method ?? 'GET').toUpperCase()
         if (method === 'OPTIONS') {

@@ -36,7 +36,11 @@ const UserPage = v.object({
   next_cursor: v.pipe(v.nullable(v.string()), v.description('Pass as `cursor` for the next page; null on the last page')),
 })
 
-const Health = v.object({ status: v.literal('ok'), db: v.literal('ok') })
+const Health = v.union([
+  v.object({ status: v.literal('ok'), db: v.literal('ok') }),
+  // Up, but indexes the service relies on (uniqueness, expiry) are missing: `collection.index`.
+  v.object({ status: v.literal('degraded'), db: v.literal('ok'), missing_indexes: v.array(v.string()) }),
+])
 
 const Jwks = v.object({
   keys: v.pipe(v.array(v.looseObject({ kty: v.string(), kid: v.optional(v.string()), alg: v.optional(v.string()), use: v.optional(v.string()) })), v.description('Empty when tokens are signed with HS256')),
@@ -457,7 +461,7 @@ export const ROUTES: RouteEntry[] = [
     path: '/api/health',
     shortPaths: ['/health'],
     methods: {
-      GET: { tag: 'service', summary: 'Health', description: '503 with Retry-After when the database cannot be reached.', auth: 'none', ok: { status: 200, description: 'Up', schema: 'Health' } },
+      GET: { tag: 'service', summary: 'Health', description: 'Status `degraded`, with `missing_indexes` (`collection.index`), when the database lacks indexes the service relies on (checked at most once a minute). 503 with Retry-After when the database cannot be reached.', auth: 'none', ok: { status: 200, description: 'Up', schema: 'Health' } },
     },
   },
   {

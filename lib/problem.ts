@@ -140,7 +140,8 @@ function classNames(err: object): string[] {
   return names
 }
 
-function isUnavailable(err: unknown): boolean {
+/** Whether an error means the database could not be reached (503), not that it refused. */
+export function isUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false
   const names = classNames(err)
   if (names.some((name) => UNAVAILABLE_CLASSES.has(name))) return true

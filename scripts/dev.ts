@@ -34,7 +34,9 @@ function fail(message: string): never {
   process.exit(1)
 }
 
-type Attempt = { kind: 'done' } | { kind: 'unreachable'; err: unknown } | { kind: 'failed'; err: unknown }
+type Attempt = { kind: 'done' } | { kind: 'unreachable' | 'misconfigured' | 'failed'; err: unknown }
+
+const isConfigError = (err: unknown): boolean => (err as Error | undefined)?.name === 'ConfigError'
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     ensureFirstAdmin().then(
       () => ({ kind: 'done' }),
       // The service's own rule for "the database is away" (503), so dev and a function agree.
-      (err: unknown) => ({ kind: toProblem(err).status === 503 ? 'unreachable' : 'failed', err }),
+      (err: unknown) => ({ kind: toProblem(err).status === 503 ? 'unreachable' : isConfigError(err) ? 'misconfigured' : 'failed', err }),
     )
   const retryUntilReachable = (): void => {
     retry = setTimeout(async () => {
@@ -118,6 +120,11 @@ async function main(): Promise<void> {
     runner = await startRunner({ root: process.cwd(), port, host: '127.0.0.1' })
     const outcome = await first
     if (outcome.kind === 'failed') throw outcome.err
+    if (outcome.kind === 'misconfigured') {
+      // As deployed: a refused configuration (a preview on the production database) answers
+      // every request 500 "Service misconfigured", and the reason is in the log.
+      process.stderr.write(`dev: ${reason(outcome.err)}; serving anyway: every request answers 500 until it is fixed\n`)
+    }
     if (outcome.kind === 'unreachable') {
       // One line, naming the host and never a password; the driver's stack helps nobody here.
       process.stderr.write(

@@ -58,7 +58,12 @@ async function main(): Promise<void> {
 
   // The first admin is written straight to the database, as the seed script would on Atlas.
   const { ensureFirstAdmin } = await import('../first-admin.js')
-  await ensureFirstAdmin()
+  await ensureFirstAdmin().catch((err: Error) => {
+    // As deployed: a refused configuration (a preview on the production database) makes every
+    // function answer 500 "Service misconfigured"; the host serves so that can be seen.
+    if (err.name !== 'ConfigError') throw err
+    process.stderr.write(`serve:prebuilt: ${err.message}; serving anyway: every request answers 500 until it is fixed\n`)
+  })
   const { startHost } = await import('./host.js')
   host = await startHost({ output, port })
   process.stdout.write(`Ready on ${host.url}\n`)

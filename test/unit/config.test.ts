@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../lib/config.js'
+import { branchDatabase, loadConfig } from '../../lib/config.js'
 import { loadLocalEnv } from '../../scripts/local-env.js'
 
 const URI = 'mongodb://127.0.0.1:27017'
@@ -50,5 +50,53 @@ describe('loadLocalEnv', () => {
     loadLocalEnv(env)
     // Blank in .env: unset. Blank in the environment: .env fills it. Set in both: the environment wins.
     expect(env).toEqual({ MONGODB_DB: 'from_file', LOG_LEVEL: 'debug' })
+  })
+})
+
+describe('the preview guard', () => {
+  const preview = { MONGODB_URI: URI, VERCEL_ENV: 'preview' }
+  it.each([
+    { name: 'the default database', env: {} },
+    { name: 'MONGODB_DB named as production', env: { MONGODB_DB: 'users_prod', PRODUCTION_MONGODB_DB: 'users_prod' } },
+    { name: 'an empty ALLOW_PREVIEW_ON_PRODUCTION_DB', env: { ALLOW_PREVIEW_ON_PRODUCTION_DB: '' } },
+  ])('refuses a preview on $name', ({ env }) => {
+    expect(() => loadConfig({ ...preview, ...env })).toThrow(/MONGODB_DB is the production database .* in a preview deployment/)
+  })
+
+  it.each([
+    { name: 'allowed explicitly', env: { ALLOW_PREVIEW_ON_PRODUCTION_DB: 'true' }, db: 'auth' },
+    { name: 'on a database of its own', env: { MONGODB_DB: 'auth_preview' }, db: 'auth_preview' },
+    { name: 'with a database per branch', env: { MONGODB_DB_PER_BRANCH: 'true', VERCEL_GIT_COMMIT_REF: 'fix/Login-Page' }, db: 'auth_fix_login-page' },
+  ])('starts a preview $name', ({ env, db }) => {
+    expect(loadConfig({ ...preview, ...env }).mongoDb).toBe(db)
+  })
+
+  it.each([
+    { name: 'production', env: { VERCEL_ENV: 'production' } },
+    { name: 'a development deployment', env: { VERCEL_ENV: 'development' } },
+    { name: 'no Vercel at all', env: {} },
+  ])('leaves $name on the production database', ({ env }) => {
+    expect(loadConfig({ MONGODB_URI: URI, ...env }).mongoDb).toBe('auth')
+  })
+
+  it('refuses a database per branch without the branch', () => {
+    expect(() => loadConfig({ ...preview, MONGODB_DB_PER_BRANCH: 'true' })).toThrow(/VERCEL_GIT_COMMIT_REF/)
+  })
+
+  it('keeps long branch names apart within 63 characters', () => {
+    const a = branchDatabase('auth', `feature/${'x'.repeat(80)}-a`)
+    const b = branchDatabase('auth', `feature/${'x'.repeat(80)}-b`)
+    expect(a.length).toBeLessThanOrEqual(63)
+    expect(a).not.toBe(b)
+  })
+})
+
+describe('connection settings', () => {
+  it('defaults to a pool of 5 and 10 s of idle time', () => {
+    expect(loadConfig({ MONGODB_URI: URI, MONGODB_MAX_POOL_SIZE: '', MONGODB_MAX_IDLE_TIME_MS: '' })).toMatchObject({ maxPoolSize: 5, maxIdleTimeMs: 10_000 })
+  })
+  it('takes both from the environment and refuses a pool of 0', () => {
+    expect(loadConfig({ MONGODB_URI: URI, MONGODB_MAX_POOL_SIZE: '2', MONGODB_MAX_IDLE_TIME_MS: '500' })).toMatchObject({ maxPoolSize: 2, maxIdleTimeMs: 500 })
+    expect(() => loadConfig({ MONGODB_URI: URI, MONGODB_MAX_POOL_SIZE: '0' })).toThrow(/MONGODB_MAX_POOL_SIZE must be at least 1/)
   })
 })
