@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { copyOutput, listOutputFunctions } from '../scripts/prebuilt/output.js'
+import { fmt, table } from './format.js'
 import { median } from './load.js'
 import { makeTempDir, ROOT } from './service.js'
 
@@ -189,3 +190,29 @@ export async function measureColdStarts(options: { build: boolean; runs: number;
   const functions: ColdStart[] = rest.map((f) => ({ ...f, ratioToHello: f.firstAnswerMs / helloFigures!.firstAnswerMs }))
   return { runs: options.runs, built, hello: helloResult, functions }
 }
+
+/** The report's lines: a caption, the table, and the spread of the ratios. */
+export function describeColdStarts(report: ColdStartReport): string[] {
+  const ratios = report.functions.map((f) => f.ratioToHello)
+  const db = report.functions.filter((f) => DATABASE_FREE.every((name) => !f.function.startsWith(name)))
+  return [
+    `Cold start (#9 item 3, #20): fresh \`node\` per sample, median of ${report.runs}; handler imported from the .func bundle copied out of the repository (as deployed), one GET answered${report.built ? ' (built now)' : ' (existing .vercel/output)'}`,
+    table(
+      ['function', 'bundle', 'files', 'import ms', 'first answer ms', 'x hello', 'status'],
+      [report.hello, ...report.functions].map((c) => [
+        c === report.hello ? 'hello-world (baseline)' : c.function,
+        `${(c.bundleBytes / 2 ** 20).toFixed(2)} MiB`,
+        String(c.files),
+        fmt(c.importMs),
+        fmt(c.firstAnswerMs),
+        fmt(c.ratioToHello),
+        String(c.status),
+      ]),
+    ),
+    `x hello over all functions: median ${fmt(median(ratios))}, max ${fmt(Math.max(...ratios))}; ` +
+      `functions that use the database: median ${fmt(median(db.map((f) => f.ratioToHello)))}, max ${fmt(Math.max(...db.map((f) => f.ratioToHello)))}`,
+  ]
+}
+
+// Functions whose first answer needs no database (the rest load the driver to answer).
+const DATABASE_FREE = ['api/docs', 'api/jwks', 'api/openapi.json']

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util'
 import bcrypt from 'bcryptjs'
 import { MongoClient, ObjectId } from 'mongodb'
 import type { UserDoc } from '../lib/db.js'
-import { measureColdStarts, type ColdStartReport } from './cold-start.js'
+import { describeColdStarts, measureColdStarts, type ColdStartReport } from './cold-start.js'
+import { fmt, table } from './format.js'
 import { load, median, type Figures } from './load.js'
 import { measureMigratedLogins, PASSLIB_ARGON2 } from './migrated.js'
 import { makeBenchRoot, ROOT, startDatabase, startRunner } from './service.js'
@@ -31,6 +32,9 @@ Options:
   --build          run \`npm run build\` before the cold-start figures (default: only when
                    .vercel/output is missing)
   --no-cold        skip the cold-start figures
+  --only-cold      only the cold-start figures (with the embedded database /api/health connects
+                   to); writes bench/results/cold.json
+  --cold-runs N    cold-start samples per function, taken round robin (default 3; --quick 1)
   --no-db          skip bench/db.ts (runDbBench, about 20 s; on by default, off with --quick)
   --with-seed      also run bench/seed.ts (runSeedBench on 400 rows; bcrypt-bound, about a minute)
   --with-reset     also run bench/reset-timing.ts: reset requests for existing vs unknown accounts,
@@ -98,6 +102,8 @@ async function main(): Promise<void> {
         users: { type: 'string' },
         build: { type: 'boolean', default: false },
         'no-cold': { type: 'boolean', default: false },
+        'only-cold': { type: 'boolean', default: false },
+        'cold-runs': { type: 'string' },
         'no-db': { type: 'boolean', default: false },
         'with-db': { type: 'boolean', default: false },
         'with-seed': { type: 'boolean', default: false },
@@ -114,6 +120,8 @@ async function main(): Promise<void> {
     return
   }
   const quick = values.quick
+  const coldRuns = Number(values['cold-runs'] ?? (quick ? 1 : 3))
+  if (!Number.isInteger(coldRuns) || coldRuns < 1) fail(`--cold-runs must be a whole number of at least 1`)
   const cost = Number(values.cost)
   if (!Number.isInteger(cost) || cost < 4 || cost > 15) fail(`--cost must be 4 to 15, not ${values.cost}`)
   const userCount = Number(values.users ?? (quick ? 5000 : 100_000))
@@ -138,6 +146,13 @@ async function main(): Promise<void> {
   step('starting the embedded database and the local runner')
   const database = await startDatabase()
   env.MONGODB_URI = database.uri
+  if (values['only-cold']) {
+    const coldStart = await measureColdStarts({ build: values.build, runs: coldRuns, env: coldEnv(env, cost) })
+    await database.child.stop()
+    process.stdout.write(`${[...describeColdStarts(coldStart), '', `Total ${((performance.now() - started) / 1000).toFixed(0)} s.`].join('\n')}\n`)
+    writeResults('cold.json', { machine: info, command, git: gitRevision(), coldStart })
+    return
+  }
   const runner = await startRunner(makeBenchRoot(), env)
   const url = runner.url
   step(`runner at ${url}, database at ${database.uri}`)
@@ -350,11 +365,7 @@ async function main(): Promise<void> {
   let coldStart: ColdStartReport | undefined
   if (!values['no-cold']) {
     step('cold starts of the built functions')
-    coldStart = await measureColdStarts({
-      build: values.build,
-      runs: quick ? 1 : 3,
-      env: { MONGODB_URI: database.uri, MONGODB_DB: env.MONGODB_DB!, JWT_SECRET: env.JWT_SECRET!, LOG_LEVEL: 'warn', BCRYPT_COST: String(cost) },
-    })
+    coldStart = await measureColdStarts({ build: values.build, runs: coldRuns, env: coldEnv(env, cost) })
   }
   await client.close()
   await database.child.stop()
@@ -474,21 +485,7 @@ async function main(): Promise<void> {
   )
   if (coldStart) {
     out.push('')
-    out.push(`Cold start (#9 item 3): fresh \`node\` per sample, median of ${coldStart.runs}; handler imported from the .func bundle copied out of the repository (as deployed), one GET answered${coldStart.built ? ' (built now)' : ' (existing .vercel/output)'}`)
-    out.push(
-      table(
-        ['function', 'bundle', 'files', 'import ms', 'first answer ms', 'x hello', 'status'],
-        [coldStart.hello, ...coldStart.functions].map((c) => [
-          c === coldStart!.hello ? 'hello-world (baseline)' : c.function,
-          `${(c.bundleBytes / 2 ** 20).toFixed(2)} MiB`,
-          String(c.files),
-          fmt(c.importMs),
-          fmt(c.firstAnswerMs),
-          fmt(c.ratioToHello),
-          String(c.status),
-        ]),
-      ),
-    )
+    out.push(...describeColdStarts(coldStart))
   }
   for (const [name, value] of Object.entries(extra)) {
     out.push('')
@@ -499,8 +496,6 @@ async function main(): Promise<void> {
   out.push(`Total ${totalS.toFixed(0)} s.`)
   process.stdout.write(out.join('\n') + '\n')
 
-  const resultsDir = join(ROOT, 'bench', 'results')
-  mkdirSync(resultsDir, { recursive: true })
   const report = {
     machine: info,
     command,
@@ -517,8 +512,19 @@ async function main(): Promise<void> {
     extra,
     totalS,
   }
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
-  step(`figures written to bench/results/latest.json`)
+  writeResults('latest.json', report)
+}
+
+function writeResults(name: string, report: unknown): void {
+  const resultsDir = join(ROOT, 'bench', 'results')
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(join(resultsDir, name), `${JSON.stringify(report, null, 2)}\n`)
+  step(`figures written to bench/results/${name}`)
+}
+
+/** What the built functions get: the bench database (health really connects) and the service's settings. */
+function coldEnv(env: Record<string, string>, cost: number): Record<string, string> {
+  return { MONGODB_URI: env.MONGODB_URI!, MONGODB_DB: env.MONGODB_DB!, JWT_SECRET: env.JWT_SECRET!, LOG_LEVEL: 'warn', BCRYPT_COST: String(cost) }
 }
 
 function gitRevision(): string | undefined {
@@ -529,22 +535,9 @@ function gitRevision(): string | undefined {
   }
 }
 
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return '-'
-  if (Math.abs(n) >= 100) return n.toFixed(0)
-  if (Math.abs(n) >= 10) return n.toFixed(1)
-  return n.toFixed(2)
-}
-
 function tripsText(f: Figures): string {
   if (!Number.isFinite(f.roundTrips.median)) return '-'
   return f.roundTrips.median === f.roundTrips.max ? String(f.roundTrips.max) : `${f.roundTrips.median} (max ${f.roundTrips.max})`
-}
-
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n')
 }
 
 main().then(

@@ -3,7 +3,7 @@
 // kept 90 days by a TTL index, and read by admins. Never stores a secret: events carry names
 // and ids only. A failed audit write is logged, never turned into a failed request.
 import type { Filter } from 'mongodb'
-import { collections, type AuditDoc } from './db.js'
+import { collections, objectId, type AuditDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { badRequest } from './problem.js'
 
@@ -112,8 +112,7 @@ export async function listAudit(q: AuditQuery): Promise<{ items: AuditView[]; ne
   if (q.event) filter.event = q.event
   if (q.cursor) {
     if (!/^[0-9a-f]{24}$/.test(q.cursor)) throw badRequest('cursor: is not valid', [{ path: 'cursor', message: 'is not valid' }])
-    const { ObjectId } = await import('mongodb')
-    filter._id = { $lt: new ObjectId(q.cursor) }
+    filter._id = { $lt: objectId(q.cursor) }
   }
   const docs = await audit.find(filter).sort({ _id: -1 }).limit(q.limit + 1).toArray()
   const page = docs.slice(0, q.limit)

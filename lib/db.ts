@@ -4,8 +4,9 @@
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
 import type { Role } from './schemas.js'
 import { AsyncLocalStorage } from 'node:async_hooks'
-// Types only at the top: the driver itself is loaded on first use, so functions that never
-// touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
+import { createRequire } from 'node:module'
+// Types only at the top: the driver itself is loaded on first use (driver()), so a function
+// pays for it only when a request needs the database, not at cold start.
 import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb'
 import { attachDatabasePool } from '@vercel/functions'
 import { getConfig } from './config.js'
@@ -78,7 +79,10 @@ export interface DbMetrics {
   roundTrips: number
 }
 
+type Driver = typeof import('mongodb')
+
 interface Cache {
+  driver?: Driver
   client?: Promise<MongoClient>
   ready?: Promise<Db>
   key?: string
@@ -127,9 +131,36 @@ export async function onBehalfOf<T>(participants: (DbMetrics | undefined)[], fn:
   }
 }
 
+const require = createRequire(import.meta.url)
+// A name the file trace cannot follow, so node_modules/mongodb does not ship beside the bundle.
+const requirePackage = (name: string): unknown => require(name)
+
+/**
+ * The mongodb driver: the one-file bundle `npm run build` makes (scripts/bundle-driver.ts; a
+ * cold start compiles one file instead of resolving some 200), or the package itself when
+ * there is none (the sources, run by tests and the local runner). Loaded synchronously on first
+ * use, so a route that answers without the database never loads it.
+ */
+export function driver(): Driver {
+  if (cache.driver) return cache.driver
+  try {
+    cache.driver = require('./vendor/mongodb.cjs') as Driver
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code !== 'MODULE_NOT_FOUND' || !e.message.includes('mongodb.cjs')) throw err
+    cache.driver = requirePackage('mongodb') as Driver
+  }
+  return cache.driver
+}
+
+/** A new ObjectId, or the one `hex` spells (24 hex digits). */
+export function objectId(hex?: string): ObjectId {
+  return new (driver().ObjectId)(hex)
+}
+
 async function connect(): Promise<MongoClient> {
   const config = getConfig()
-  const { MongoClient } = await import('mongodb')
+  const { MongoClient } = driver()
   const client = new MongoClient(config.mongoUri, {
     // Serverless: few connections per instance (README, "Connections"), closed soon when idle,
     // and a quick answer (503, not a hang) when the database cannot be reached.

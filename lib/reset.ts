@@ -8,11 +8,10 @@
 // in the local runner's stand-in outbox (lib/mail.ts).
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { ObjectId } from 'mongodb'
 import { waitUntil } from '@vercel/functions'
 import { getConfig } from './config.js'
 import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
-import { collections, type ResetDoc, type UserDoc } from './db.js'
+import { collections, objectId, type ResetDoc, type UserDoc } from './db.js'
 import type { AuditEvent } from './audit.js'
 import { sendMail } from './mail.js'
 import { hashPassword } from './passwords.js'
@@ -102,7 +101,7 @@ export async function requestReset(who: { email?: string; username?: string }, m
   const eligible = user && !user.disabled ? user : undefined
   const { resets } = await collections()
   const { token, hash } = newResetToken()
-  await resets.insertOne(resetDoc(hash, eligible ?? { _id: new ObjectId(), email: identity, cred_version: 0 }, new Date()))
+  await resets.insertOne(resetDoc(hash, eligible ?? { _id: objectId(), email: identity, cred_version: 0 }, new Date()))
   if (!eligible) return []
 
   const link = resetUrl(token, meta.linkBase)

@@ -8,11 +8,11 @@
 // Refresh tokens are random, single use and stored only as SHA-256 hashes (256-bit secrets
 // need no slow hash); a used one ends the session unless it comes back within the reuse grace.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { ObjectId } from 'mongodb'
+import type { ObjectId } from 'mongodb'
 import { getConfig } from './config.js'
 import { coalesce } from './coalesce.js'
 import { credVersion, versionIs } from './credentials.js'
-import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
+import { collections, currentDbMetrics, getDb, objectId, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
@@ -207,7 +207,7 @@ export async function loadCaller(claims: AccessClaims): Promise<Caller> {
 /** Ends the caller's own session; false when it had already ended. One delete. */
 export async function endSession(userId: string, sid: string): Promise<boolean> {
   const { sessions } = await collections()
-  const { deletedCount } = await sessions.deleteOne({ _id: sid, user_id: new ObjectId(userId) })
+  const { deletedCount } = await sessions.deleteOne({ _id: sid, user_id: objectId(userId) })
   return deletedCount === 1
 }
 

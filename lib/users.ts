@@ -4,9 +4,9 @@
 // read under it), and changes that alter what a session was granted on (password, role,
 // disabling) move the user's credential version and end the affected sessions at once. Never
 // returns a password hash to a caller.
-import { ObjectId, type Filter } from 'mongodb'
+import type { Filter, ObjectId } from 'mongodb'
 import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
-import { collections, type UserDoc } from './db.js'
+import { collections, objectId, type UserDoc } from './db.js'
 import { badRequest, conflict, forbidden, notFound, PROBLEM, unauthorized } from './problem.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { passwordProblems } from './password-policy.js'
@@ -291,7 +291,7 @@ async function proveCurrentPassword(user: UserDoc, given: string | undefined, me
  */
 export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = new Date()): UserDoc {
   return {
-    _id: input.id ?? new ObjectId(),
+    _id: input.id ?? objectId(),
     username: input.username,
     email: input.email,
     password_hash: input.passwordHash,

@@ -1,7 +1,7 @@
 // `npm run build` is the real `vercel build`, offline: one function per api/ file and no local
 // tooling in any bundle. The bundle check itself is tested on small synthetic outputs.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -59,6 +59,17 @@ describe('npm run build', () => {
     const report = checkBundles(root)
     expect(report.devCode).toEqual([])
     expect(report.ok).toBe(true)
+  })
+
+  it('ships the driver as the one-file bundle of the build command, not as node_modules/mongodb', () => {
+    const functions = listOutputFunctions(join(root, '.vercel', 'output'))
+    const dbFunctions = functions.filter((fn) => existsSync(join(fn.dir, 'lib', 'db.js')))
+    expect(dbFunctions.length).toBeGreaterThan(10)
+    for (const fn of dbFunctions) {
+      expect(existsSync(join(fn.dir, 'lib', 'vendor', 'mongodb.cjs')), fn.name).toBe(true)
+      expect(existsSync(join(fn.dir, 'node_modules', 'mongodb')), fn.name).toBe(false)
+      expect(existsSync(join(fn.dir, 'node_modules', 'whatwg-url')), fn.name).toBe(false)
+    }
   })
 })
 

@@ -74,7 +74,10 @@ function ownFiles(dir: string): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !/\.(m?js|cjs)$/.test(entry.name)) continue
     const full = join(entry.parentPath, entry.name)
-    if (!relative(dir, full).split(sep).includes('node_modules')) files.push(full)
+    // Packages, and the vendored driver bundle (scripts/bundle-driver.ts), require optional
+    // modules inside try/catch; the bundle itself is checked as a module lib/db.ts names.
+    const parts = relative(dir, full).split(sep)
+    if (!parts.includes('node_modules') && !(parts.at(-2) === 'vendor' && parts.at(-3) === 'lib')) files.push(full)
   }
   return files
 }
