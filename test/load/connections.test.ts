@@ -19,8 +19,11 @@ const PROFILES: Record<string, Profile> = {
   ci: { concurrency: 12, loadMs: 3_000 },
   full: { concurrency: 40, loadMs: 20_000 },
 }
-const profile = PROFILES[process.env.LOAD_PROFILE ?? 'ci']
-if (!profile) throw new Error(`LOAD_PROFILE must be one of ${Object.keys(PROFILES).join(', ')}`)
+const profileName = process.env.LOAD_PROFILE ?? 'ci'
+const profile: Profile = PROFILES[profileName] ?? fail(`LOAD_PROFILE must be one of ${Object.keys(PROFILES).join(', ')}, not ${profileName}`)
+function fail(message: string): never {
+  throw new Error(message)
+}
 
 const INSTANCES = 8
 const POOL = 4
