@@ -6,6 +6,8 @@ import type { Filter } from 'mongodb'
 import { collections, objectId, type AuditDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { badRequest } from './problem.js'
+import type { AuditView } from './schemas.js'
+import { now } from './clock.js'
 
 const RETENTION_MS = 90 * 24 * 3600 * 1000
 
@@ -65,7 +67,7 @@ export interface AuditContext {
 export async function writeAudit(ctx: AuditContext): Promise<void> {
   const events = ctx.events.filter((e) => AUDITED.has(e.event))
   if (events.length === 0) return
-  const at = new Date()
+  const at = now()
   const docs: AuditDoc[] = events.map((e) => ({
     event: e.event,
     at,
@@ -91,17 +93,6 @@ export interface AuditQuery {
   cursor?: string
   user?: string
   event?: string
-}
-
-export interface AuditView {
-  id: string
-  event: string
-  at: string
-  actor: string | null
-  user: string | null
-  request_id: string | null
-  ip: string | null
-  detail?: Record<string, unknown>
 }
 
 /** Newest first, keyset pages on _id. */
