@@ -9,8 +9,10 @@ import { notFound } from '../../lib/problem.js'
 import { defineRoute } from '../../lib/routes.js'
 
 // Resolved like an import, so it works wherever the function's node_modules sits; vercel.json's
-// `includeFiles` ships these files, as file tracing cannot follow a computed path.
-const DIST = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+// `includeFiles` ships these files, as file tracing cannot follow a computed path. Resolved on
+// first use: the OpenAPI function imports this module for its description only, without them.
+let dist: string | undefined
+const distDir = () => (dist ??= dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')))
 
 // Configuration as a served script rather than inline, so the page's CSP stays `script-src 'self'`.
 // The Authorize dialog's password flow posts a form (grant_type=password&username&password&scope,
@@ -54,7 +56,7 @@ function load(asset: Asset): Promise<Buffer> {
   const file = asset.file!
   let body = loaded.get(file)
   if (!body) {
-    body = readFile(join(DIST, file))
+    body = readFile(join(distDir(), file))
     // A failed read is retried by the next request rather than cached.
     body.catch(() => loaded.delete(file))
     loaded.set(file, body)
