@@ -15,8 +15,6 @@
 // #9). So the work runs in a small pool of worker threads, one job per worker at a time, in
 // arrival order. Passwords cross to the workers by postMessage only (in-process memory); they are
 // never logged. When a worker cannot be started, the same work runs in-thread, as before.
-import bcrypt from 'bcryptjs'
-import argon2Wasm from 'hash-wasm/dist/argon2.umd.min.js'
 import { timingSafeEqual } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
@@ -88,13 +86,18 @@ let crashes = 0
 let inThread = false
 let modulePaths: { bcryptPath: string; argon2Path: string } | undefined
 
-function runInThread(job: Job): Promise<JobResult> {
-  if (job.op === 'hash') return bcrypt.hash(job.password, job.cost)
-  if (job.op === 'compare') return bcrypt.compare(job.password, job.hash)
+// The main thread hashes only when workers are unavailable: bcryptjs and the argon2 build are
+// loaded then, not at every cold start (the workers load their own copies).
+async function runInThread(job: Job): Promise<JobResult> {
+  if (job.op === 'hash' || job.op === 'compare') {
+    const { default: bcrypt } = await import('bcryptjs')
+    return job.op === 'hash' ? bcrypt.hash(job.password, job.cost) : bcrypt.compare(job.password, job.hash)
+  }
   return computeArgon2(job.password, job.params)
 }
 
-function computeArgon2(password: string, p: Argon2Params): Promise<Uint8Array> {
+async function computeArgon2(password: string, p: Argon2Params): Promise<Uint8Array> {
+  const { default: argon2Wasm } = await import('hash-wasm/dist/argon2.umd.min.js')
   return argon2Wasm[p.type]({
     password,
     salt: p.salt,
