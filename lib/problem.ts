@@ -103,6 +103,15 @@ export const forbidden = (detail = 'You are not allowed to do this') =>
 
 export const notFound = (detail = 'No such resource') => new Problem(404, 'Not found', { type: PROBLEM.notFound, detail })
 
+export const methodNotAllowed = (method: string, allow: string) =>
+  new Problem(405, 'Method not allowed', { type: PROBLEM.methodNotAllowed, detail: `${method} is not served here; use ${allow}`, headers: { Allow: allow } })
+
+export const tooLarge = (limitBytes: number) =>
+  new Problem(413, 'Payload too large', { type: PROBLEM.tooLarge, detail: `The body must be at most ${limitBytes} bytes` })
+
+export const unsupportedMediaType = (detail: string, headers?: Record<string, string>) =>
+  new Problem(415, 'Unsupported media type', { type: PROBLEM.unsupportedMediaType, detail, headers })
+
 export const conflict = (detail: string, type: string = PROBLEM.conflict) => new Problem(409, 'Conflict', { type, detail })
 
 export const unavailable = (cause?: unknown) =>
