@@ -8,7 +8,7 @@
 import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
-import { forbidden, OAUTH, Problem, PROBLEM } from './problem.js'
+import { badCredentials, forbidden, type Problem } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
 import {
@@ -24,15 +24,6 @@ import {
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
 import type { AuditEvent, Outcome } from './audit.js'
-
-// One body for every credential failure, so a client cannot tell which part was wrong.
-const badCredentials = () =>
-  new Problem(401, 'Unauthorized', {
-    type: PROBLEM.invalidGrant,
-    detail: 'Incorrect username or password',
-    oauthError: OAUTH.invalidGrant,
-    headers: { 'WWW-Authenticate': 'Bearer' },
-  })
 
 const THROTTLED = 'Too many failed attempts; try again later'
 

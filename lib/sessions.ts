@@ -13,7 +13,7 @@ import { getConfig } from './config.js'
 import { coalesce } from './coalesce.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
-import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
+import { invalidGrant, unauthorized, type Problem } from './problem.js'
 import type { Outcome } from './audit.js'
 import type { SessionView } from './schemas.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
@@ -49,9 +49,6 @@ function newRefreshToken(sid: string): { token: string; hash: string } {
   const token = `${sid}.${randomBytes(32).toString('base64url')}`
   return { token, hash: hashToken(token) }
 }
-
-const invalidGrant = (detail: string) =>
-  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail, oauthError: OAUTH.invalidGrant })
 
 async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' | 'role'>, refreshToken: string): Promise<TokenPair> {
   const claims: AccessClaims = { sub: session.user_id.toHexString(), preferred_username: session.username, role: session.role, sid: session._id }

@@ -72,4 +72,14 @@ describe('the import rule (docs/ARCHITECTURE.md)', () => {
   it('lib/audit.ts and the HTTP layer do not import each other both ways', () => {
     expect(importsOf('lib/audit.ts').filter(isHttpLayer)).toEqual([])
   })
+
+  it('problems are made only in lib/problem.ts, by its factories', () => {
+    const makers = [...deployed, ...sourcesUnder('scripts')].filter((f) => f !== 'lib/problem.ts' && /new Problem\(/.test(readFileSync(join(ROOT, f), 'utf8')))
+    expect(makers).toEqual([])
+  })
+
+  it('one pool of password workers: only lib/passwords.ts starts worker threads', () => {
+    const starters = [...deployed, ...sourcesUnder('scripts')].filter((f) => /new Worker\(/.test(readFileSync(join(ROOT, f), 'utf8')))
+    expect(starters).toEqual(['lib/passwords.ts'])
+  })
 })
