@@ -5,7 +5,7 @@
 // named, instead of answering 500 once deployed. Runs in a plain Node child (no tsx loader),
 // in production mode, so resolution is the runtime's own. Local tooling only.
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { listOutputFunctions } from './output.js'
 
@@ -31,10 +31,13 @@ interface Probe {
 // (through a small module written there, so relative and bare specifiers resolve as they would
 // for that file). Prints one JSON line of failures.
 const CHILD = `
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-const probes = JSON.parse(readFileSync(process.argv[1], 'utf8'))
+// On stdin, not argv: a function that reaches every route's description lists many modules.
+let input = ''
+for await (const chunk of process.stdin) input += chunk
+const probes = JSON.parse(input)
 const failures = []
 const firstLine = (err) => String((err && err.message) || err).split('\\n')[0]
 const loaders = new Map()
@@ -92,15 +95,13 @@ export async function checkHandlersLoad(outputCopy: string): Promise<LoadFailure
       [...readFileSync(file, 'utf8').matchAll(IMPORT_SPECIFIER)].map((m) => ({ file, specifier: m[2]! })),
     ),
   })) satisfies (Probe & { dir: string })[]
-  // In a file: the list outgrows what one command-line argument may hold (E2BIG).
-  const probeFile = join(outputCopy, '.load-check-probes.json')
-  writeFileSync(probeFile, JSON.stringify(probes))
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', CHILD, probeFile], {
+    const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', CHILD], {
       cwd: dirname(outputCopy),
       env: { PATH: process.env.PATH, VERCEL: '1', NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     })
+    child.stdin.end(JSON.stringify(probes))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
