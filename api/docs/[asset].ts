@@ -10,7 +10,8 @@ import { defineRoute } from '../../lib/routes.js'
 
 // Resolved like an import, so it works wherever the function's node_modules sits; vercel.json's
 // `includeFiles` ships these files, as file tracing cannot follow a computed path. Resolved on
-// first use: the OpenAPI function imports this module for its description only, without them.
+// first use, not at import: the OpenAPI function imports this file for its description only,
+// and ships no Swagger UI.
 let dist: string | undefined
 const distDir = () => (dist ??= dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')))
 
@@ -81,16 +82,16 @@ export const spec = defineRoute({
 })
 
 export default route(spec, {
-    GET: async (req, res) => {
-      const name = param(req, 'asset') ?? ''
-      const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
-      if (!asset) throw notFound('No such documentation file')
-      const body = await load(asset)
-      res.statusCode = 200
-      res.setHeader('Content-Type', asset.type)
-      res.setHeader('Content-Length', String(body.length))
-      // Swagger UI changes only with the package version, i.e. with a deployment.
-      res.setHeader('Cache-Control', 'public, max-age=3600')
-      res.end(body)
-    },
+  GET: async (req, res) => {
+    const name = param(req, 'asset') ?? ''
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
+    if (!asset) throw notFound('No such documentation file')
+    const body = await load(asset)
+    res.statusCode = 200
+    res.setHeader('Content-Type', asset.type)
+    res.setHeader('Content-Length', String(body.length))
+    // Swagger UI changes only with the package version, i.e. with a deployment.
+    res.setHeader('Cache-Control', 'public, max-age=3600')
+    res.end(body)
+  },
 })
