@@ -95,7 +95,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         ...options.env,
         ...fn.config.environment,
         VERCEL: '1',
-        VERCEL_ENV: 'production',
+        // A production deployment unless told otherwise (the preview guard's tests ask for one).
+        VERCEL_ENV: options.env?.VERCEL_ENV ?? process.env.VERCEL_ENV ?? 'production',
         NODE_ENV: 'production',
         VERCEL_DEV_ENTRYPOINT: fn.config.handler,
         VERCEL_DEV_CONFIG: JSON.stringify({ helpers: fn.config.shouldAddHelpers !== false }),
