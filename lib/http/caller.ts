@@ -24,10 +24,10 @@ export function recordEvent(event: EventName, extra: Omit<AuditEvent, 'event'> =
 }
 
 /** Records what a domain operation returned: the events, in its order, and the actor it proved. */
-export function record(outcome: Outcome | readonly AuditEvent[]): void {
-  const { events, actor } = Array.isArray(outcome) ? { events: outcome as readonly AuditEvent[], actor: undefined } : (outcome as Outcome)
+export function record(what: Outcome | readonly AuditEvent[]): void {
+  const { events, actor }: Outcome = 'events' in what ? what : { events: [...what] }
   if (actor) setCaller(actor.id, actor.username)
-  for (const e of events) currentRequest()?.events.push(e)
+  currentRequest()?.events.push(...events)
 }
 
 /** The client's address and agent, as the request context read them. */
