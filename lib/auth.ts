@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from './problem.js'
 import { loadCaller, type Caller } from './sessions.js'
 import { verifyAccessToken } from './tokens.js'
+import { getConfig } from './config.js'
+import { stepUpRequired } from './mfa/verify.js'
 import { setCaller } from './http.js'
 
 export type { Caller } from './sessions.js'
@@ -22,11 +24,20 @@ export function bearerToken(req: IncomingMessage): string {
   return match[1]!
 }
 
-/** The authenticated caller (401 otherwise). */
-export async function requireUser(req: IncomingMessage): Promise<Caller> {
+export interface CallerOptions {
+  /**
+   * The route serves a caller whose role needs a second factor (MFA_REQUIRED_ROLES) before they
+   * have proven one: GET /users/me, logout and the enrolment routes (contract).
+   */
+  beforeSecondFactor?: boolean
+}
+
+/** The authenticated caller (401 otherwise; 403 `mfa_required` for an aal1 caller whose role needs aal2). */
+export async function requireUser(req: IncomingMessage, options: CallerOptions = {}): Promise<Caller> {
   const claims = await verifyAccessToken(bearerToken(req))
   const caller = await loadCaller(claims)
   setCaller(caller.user._id.toHexString(), caller.user.username)
+  if (!options.beforeSecondFactor && caller.assurance.aal !== 'aal2' && getConfig().mfaRequiredRoles.includes(caller.user.role)) throw stepUpRequired()
   return caller
 }
 

@@ -15,6 +15,7 @@ import {
   accountKey,
   addressKey,
   clearingAttempts,
+  clearLoginAttempts,
   countLoginAttempt,
   identifierKey,
   isAddressBlocked,
@@ -23,6 +24,7 @@ import {
   tooMany,
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
+import { mfaRequired, needsSecondFactor } from './mfa/verify.js'
 import { setCaller, recordEvent } from './http.js'
 
 // One body for every credential failure, so a client cannot tell which part was wrong.
@@ -63,8 +65,15 @@ export async function passwordGrant(login: string, password: string, meta: Clien
     recordEvent('login.disabled')
     throw forbidden('This account is disabled')
   }
+  // MFA (lib/mfa/verify.ts): the password is proven, so its count ends, but the answer is an
+  // mfa_token for POST /api/auth/mfa/verify, not a token pair.
+  if (needsSecondFactor(user)) {
+    const [problem] = await Promise.all([mfaRequired(user), clearLoginAttempts(key)])
+    recordEvent('login.mfa_required')
+    throw problem
+  }
   // The session carries the credential version read with the hash just compared.
-  const pending: Promise<unknown>[] = [createSession(user, meta, clearingAttempts(key))]
+  const pending: Promise<unknown>[] = [createSession(user, meta, [clearingAttempts(key)])]
   if (needsRehash(user.password_hash) && canRehashToBcrypt(password)) pending.push(upgradeHash(user._id, user.password_hash, password))
   const [pair] = (await Promise.all(pending)) as [TokenPair]
   recordEvent('login.success')

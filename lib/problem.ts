@@ -20,6 +20,7 @@ export const PROBLEM = {
   unsupportedMediaType: 'urn:problem:unsupported-media-type',
   tooManyRequests: 'urn:problem:too-many-requests',
   notImplemented: 'urn:problem:not-implemented',
+  mfaRequired: 'urn:problem:mfa-required',
   unavailable: 'urn:problem:service-unavailable',
   internal: 'urn:problem:internal',
 } as const
@@ -31,6 +32,8 @@ export const OAUTH = {
   unsupportedGrantType: 'unsupported_grant_type',
   invalidToken: 'invalid_token',
   insufficientScope: 'insufficient_scope',
+  /** Auth0's code for a password grant that needs a second factor; also for an aal1 caller where aal2 is required. */
+  mfaRequired: 'mfa_required',
 } as const
 
 export interface FieldError {
@@ -46,6 +49,8 @@ export interface ProblemInit {
   /** OAuth error code, serialized as `error`. */
   oauthError?: string
   headers?: Record<string, string>
+  /** RFC 9457 3.2 extension members, serialized beside the standard ones (e.g. `mfa_token`). */
+  extensions?: Record<string, unknown>
   /** For the log only; never serialized. */
   cause?: unknown
 }
@@ -59,6 +64,7 @@ export class Problem extends Error {
   readonly errors?: FieldError[]
   readonly oauthError?: string
   readonly headers: Record<string, string>
+  readonly extensions?: Record<string, unknown>
   override readonly cause?: unknown
 
   constructor(status: number, title: string, init: ProblemInit) {
@@ -70,11 +76,13 @@ export class Problem extends Error {
     this.errors = init.errors
     this.oauthError = init.oauthError
     this.headers = init.headers ?? {}
+    this.extensions = init.extensions
     this.cause = init.cause
   }
 
   toJSON(): Record<string, unknown> {
     return {
+      ...this.extensions,
       type: this.type,
       title: this.title,
       status: this.status,

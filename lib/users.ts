@@ -34,6 +34,8 @@ export interface PublicUserJson {
   disabled: boolean
   created_at: string
   updated_at: string
+  /** Which second factors are active (never the secrets). */
+  mfa: { totp: boolean }
 }
 
 /** The only shape of a user that leaves the service (a whitelist: never the hash). */
@@ -46,6 +48,7 @@ export function publicUser(u: UserDoc): PublicUserJson {
     disabled: u.disabled,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
+    mfa: { totp: Boolean(u.mfa?.totp) },
   }
 }
 
@@ -129,7 +132,7 @@ export async function listUsers(query: ListQuery): Promise<{ items: PublicUserJs
   if (query.role) filter.role = query.role
   if (Object.keys(range).length > 0) filter.username = range
   const docs = await users
-    .find(filter, { projection: { password_hash: 0 } })
+    .find(filter, { projection: { password_hash: 0, 'mfa.totp.secret': 0, 'mfa.pending_totp': 0, 'mfa.recovery_codes': 0 } })
     .sort({ username: 1 })
     .limit(query.limit + 1)
     .toArray()
@@ -263,7 +266,7 @@ async function assertAnotherAdmin(except: ObjectId): Promise<void> {
  * Checks a current_password like a login: the attempt counted against the account before the
  * compare, a wrong one against the address too, a right one clearing the account's count.
  */
-async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
+export async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
   if (given === undefined) {
     throw badRequest('current_password: is required to change your email or password', [
       { path: 'current_password', message: 'is required to change your email or password' },

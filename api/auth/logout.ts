@@ -17,7 +17,7 @@ export default route(
       const scope = await Promise.resolve()
         .then(() => parse(LogoutBody, input).scope)
         .catch(async (err: unknown) => {
-          await requireUser(req)
+          await requireUser(req, { beforeSecondFactor: true })
           throw err
         })
       setCaller(claims.sub, claims.preferred_username)
@@ -25,7 +25,7 @@ export default route(
         // One delete proves the session was live and ends it.
         if (!(await endSession(claims.sub, claims.sid))) throw unauthorized('The session has ended')
       } else {
-        const caller = await requireUser(req)
+        const caller = await requireUser(req, { beforeSecondFactor: true })
         await endSessions(caller.user._id, scope === 'others' ? caller.sid : undefined)
       }
       recordEvent('logout', { detail: { scope } })
