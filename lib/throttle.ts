@@ -19,6 +19,7 @@
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM } from './problem.js'
+import { now as clockNow, nowMs } from './clock.js'
 
 const MINUTE_MS = 60 * 1000
 
@@ -44,7 +45,7 @@ export const addressKey = (flow: Flow, ip: string) => `${flow}:ip:${ip}`
 export const mfaTokenKey = (jti: string) => `mfa:tok:${jti}`
 
 /** The update pipeline that counts one: a window that has ended, or was never started, starts again at 1. */
-function countingUpdate(windowMs: number, now = new Date()) {
+function countingUpdate(windowMs: number, now = clockNow()) {
   const live = { $gt: ['$expires_at', now] }
   return [
     {
@@ -68,7 +69,7 @@ async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: numbe
 /** 429 with Retry-After until the latest of the given windows ends (RFC 6585 4). */
 export function tooMany(counters: CounterDoc[], detail: string): Problem {
   const until = Math.max(...counters.map((c) => c.expires_at.getTime()))
-  const retryAfter = Math.max(1, Math.ceil((until - Date.now()) / 1000))
+  const retryAfter = Math.max(1, Math.ceil((until - nowMs()) / 1000))
   return new Problem(429, 'Too many requests', {
     type: PROBLEM.tooManyRequests,
     detail,
@@ -89,7 +90,7 @@ export const isLoginBlocked = (attempt: CounterDoc) => attempt.count > LIMITS.lo
 
 /** Whether an address's failures (read before the compare) have reached its limit. */
 export const isAddressBlocked = (failures: CounterDoc | undefined): failures is CounterDoc =>
-  failures !== undefined && failures.expires_at > new Date() && failures.count >= LIMITS.login.address
+  failures !== undefined && failures.expires_at > clockNow() && failures.count >= LIMITS.login.address
 
 export async function readAddressFailures(ip: string): Promise<CounterDoc | undefined> {
   const { counters } = await collections()
@@ -159,7 +160,7 @@ export async function countSignup(ip: string): Promise<void> {
  */
 export async function countMfaAttempts(keys: string[]): Promise<void> {
   const { attempts } = await collections()
-  const now = new Date()
+  const now = clockNow()
   await attempts.bulkWrite(
     keys.map((key) => ({ updateOne: { filter: { _id: key }, update: countingUpdate(LIMITS.mfa.windowMs, now), upsert: true } })),
     { ordered: false },
@@ -174,7 +175,7 @@ export async function countMfaAttempt(key: string): Promise<CounterDoc> {
 
 /** 429 when any of the counters (read after this attempt was counted) is past its limit. */
 export function assertMfaLimits(counters: (CounterDoc | undefined)[]): void {
-  const now = new Date()
+  const now = clockNow()
   const blocking = counters.filter((c): c is CounterDoc => c !== undefined && c.expires_at > now && c.count > LIMITS.mfa.attempts)
   if (blocking.length > 0) throw tooMany(blocking, 'Too many wrong codes; try again later')
 }

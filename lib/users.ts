@@ -25,6 +25,7 @@ import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
 import type { AuditEvent, EventName } from './audit.js'
+import { now as clockNow } from './clock.js'
 
 export interface PublicUserJson {
   id: string
@@ -174,7 +175,7 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
   const { user, set, before } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: new Date() }
+      const set: Partial<UserDoc> = { updated_at: clockNow() }
       if (change.email !== undefined && change.email !== current.email) set.email = change.email
       if (passwordHash !== undefined) set.password_hash = passwordHash
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
@@ -292,7 +293,7 @@ export async function proveCurrentPassword(user: UserDoc, given: string | undefi
  * The document createUser stores, for a password already hashed (batch inserts). An import may
  * keep the `_id` the user had in the system it comes from.
  */
-export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = new Date()): UserDoc {
+export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = clockNow()): UserDoc {
   return {
     _id: input.id ?? new ObjectId(),
     username: input.username,
@@ -322,7 +323,7 @@ export async function applyImportChange(target: UserDoc, change: ImportChange): 
   const { user, set } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: new Date() }
+      const set: Partial<UserDoc> = { updated_at: clockNow() }
       if (change.email !== undefined && change.email !== current.email) set.email = change.email
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.passwordHash !== undefined && change.passwordHash !== current.password_hash) set.password_hash = change.passwordHash

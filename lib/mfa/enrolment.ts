@@ -4,6 +4,7 @@
 // (current password, a code) and returns the events to audit. Never logs a secret or a code.
 import type { Filter } from 'mongodb'
 import { credVersion } from '../credentials.js'
+import { now, nowMs } from '../clock.js'
 import { collections, type UserDoc } from '../db.js'
 import type { AuditEvent } from '../audit.js'
 import { getConfig } from '../config.js'
@@ -42,7 +43,7 @@ export async function startEnrolment(caller: Caller, currentPassword: string, me
   const [{ base32, uri }, written] = await Promise.all([
     enrolmentUri(secret, user.username, getConfig().jwtIssuer),
     users.updateOne({ _id: user._id, 'mfa.totp': { $exists: false } } as Filter<UserDoc>, {
-      $set: { 'mfa.pending_totp': { secret: sealed, created_at: new Date() } },
+      $set: { 'mfa.pending_totp': { secret: sealed, created_at: now() } },
     }),
   ])
   if (written.matchedCount === 0) throw alreadyActive()
@@ -63,14 +64,14 @@ export async function activateTotp(caller: Caller, code: string, audit: Audit): 
   const { users } = await collections()
   const { codes, hashes } = newRecoveryCodes(id)
   await withCountedAttempt(user, 'totp', audit, async () => {
-    const step = await matchStep(openSecret(pending.secret, id), code, Date.now())
+    const step = await matchStep(openSecret(pending.secret, id), code, nowMs())
     if (step === undefined) return undefined
-    const now = new Date()
+    const at = now()
     // Only the enrolment this code was checked against, and only if nothing activated meanwhile.
     const activated = await users.findOneAndUpdate(
       { _id: user._id, 'mfa.pending_totp.secret': pending.secret, 'mfa.totp': { $exists: false } } as Filter<UserDoc>,
       {
-        $set: { 'mfa.totp': { secret: pending.secret, activated_at: now, last_step: step }, 'mfa.recovery_codes': hashes, updated_at: now },
+        $set: { 'mfa.totp': { secret: pending.secret, activated_at: at, last_step: step }, 'mfa.recovery_codes': hashes, updated_at: at },
         $unset: { 'mfa.pending_totp': '' },
       },
     )

@@ -7,6 +7,7 @@
 // Never logs or returns a secret or a code.
 import type { Filter, UpdateFilter } from 'mongodb'
 import { credVersion, NEXT_VERSION, versionIs } from '../credentials.js'
+import { now, nowMs } from '../clock.js'
 import { collections, type UserDoc } from '../db.js'
 import type { AuditEvent } from '../audit.js'
 import { badRequest } from '../problem.js'
@@ -32,7 +33,7 @@ export const methodOf = (factor: Factor): FactorMethod => (factor.code !== undef
 export type FactorChange = { set?: Record<string, unknown> } | { removeAll: true }
 
 /** The update that removes every factor: a credential change (contract), so every session and mfa_token ends. */
-export const removal = (): UpdateFilter<UserDoc> => ({ $unset: { mfa: '' }, $set: { updated_at: new Date() }, ...NEXT_VERSION })
+export const removal = (): UpdateFilter<UserDoc> => ({ $unset: { mfa: '' }, $set: { updated_at: now() }, ...NEXT_VERSION })
 
 /**
  * Proves `factor` for `user` (as read by the caller) and applies `change` atomically. Returns the
@@ -47,7 +48,7 @@ export async function consumeFactor(user: UserDoc, factor: Factor, change: Facto
   const set = 'set' in change ? change.set : undefined
   let update: UpdateFilter<UserDoc>
   if (factor.code !== undefined) {
-    const step = await matchStep(openSecret(totp.secret, id), factor.code, Date.now(), totp.last_step)
+    const step = await matchStep(openSecret(totp.secret, id), factor.code, nowMs(), totp.last_step)
     if (step === undefined) return undefined
     filter['mfa.totp.last_step'] = { $lt: step }
     update = 'removeAll' in change ? removal() : { $set: { 'mfa.totp.last_step': step, ...set } }

@@ -8,6 +8,7 @@ import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
 import { getConfig } from '../config.js'
 import { OAUTH, Problem, PROBLEM } from '../problem.js'
 import { signingKeys } from '../tokens.js'
+import { now, nowMs } from '../clock.js'
 
 const TOKEN_TYPE = 'mfa+jwt'
 export const MFA_TOKEN_TTL_SECONDS = 5 * 60
@@ -32,14 +33,15 @@ export const invalidMfaToken = (detail = 'The mfa_token is not valid; log in aga
 export async function signMfaToken(userId: string, credVersion: number): Promise<string> {
   const [key] = await signingKeys()
   if (!key) throw new Error('no signing key configured')
+  const issuedAt = Math.floor(nowMs() / 1000)
   return new SignJWT({ cv: credVersion })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYPE })
     .setIssuer(getConfig().jwtIssuer)
     .setAudience(audience())
     .setSubject(userId)
     .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime(`${MFA_TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + MFA_TOKEN_TTL_SECONDS)
     .sign(key.sign)
 }
 
@@ -61,6 +63,7 @@ export async function verifyMfaToken(token: string): Promise<MfaTokenClaims> {
       typ: TOKEN_TYPE,
       requiredClaims: ['exp', 'iat', 'sub', 'jti', 'cv'],
       clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: now(),
     })
     const { sub, cv, jti } = payload
     if (typeof sub !== 'string' || !/^[0-9a-f]{24}$/.test(sub) || typeof cv !== 'number' || typeof jti !== 'string') throw invalidMfaToken()
