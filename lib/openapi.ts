@@ -29,6 +29,10 @@ const ProblemSchema = v.object({
       v.description('One entry per invalid field'),
     ),
   ),
+  // RFC 9457 3.2 extension members of the login's 403 `mfa_required` (lib/mfa/verify.ts).
+  mfa_token: v.optional(v.pipe(v.string(), v.description('With `error: mfa_required` on login: send it with a code to POST /api/auth/mfa/verify (5 minutes)'))),
+  mfa_token_expires_in: v.optional(v.pipe(v.number(), v.integer(), v.description('Seconds the mfa_token stays valid'))),
+  mfa_methods: v.optional(v.pipe(v.array(v.picklist(S.MFA_METHODS)), v.description('The second factors the account can answer with'))),
 })
 
 const UserPage = v.object({
@@ -88,6 +92,13 @@ const SCHEMAS = {
   PasswordResetConfirm: S.PasswordResetConfirm,
   AdminPasswordReset: S.AdminPasswordReset,
   PasswordResetLink: S.PasswordResetLink,
+  MfaEnrol: S.MfaEnrol,
+  MfaEnrolment: S.MfaEnrolment,
+  MfaActivate: S.MfaActivate,
+  RecoveryCodes: S.RecoveryCodes,
+  MfaRemove: S.MfaRemove,
+  MfaRenewCodes: S.MfaRenewCodes,
+  MfaVerify: S.MfaVerify,
   AuditEvent,
   AuditPage,
   Health,
@@ -209,7 +220,9 @@ export const ROUTES: RouteEntry[] = [
           'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
           'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
           'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
-          'and per client address (50 in 15 minutes).',
+          'and per client address (50 in 15 minutes). ' +
+          'An account with active TOTP gets, after a correct password, 403 `mfa_required` with an `mfa_token` and `mfa_methods` instead of tokens: ' +
+          'finish with POST /api/auth/mfa/verify. Access tokens carry `amr` (`["pwd"]`, or `["pwd","otp"]` after a second factor) and `aal` (`aal1` / `aal2`).',
         auth: 'none',
         body: { json: 'LoginJson', form: 'LoginForm' },
         ok: { status: 200, description: 'A new session\'s token pair', schema: 'TokenResponse', headers: ['Cache-Control', 'Pragma'] },
@@ -310,6 +323,82 @@ export const ROUTES: RouteEntry[] = [
         auth: 'none',
         body: { json: 'PasswordResetConfirm' },
         ok: { status: 204, description: 'The password is changed' },
+      },
+    },
+  },
+  {
+    path: '/api/auth/mfa/totp',
+    methods: {
+      POST: {
+        tag: 'mfa',
+        summary: 'Start a TOTP enrolment',
+        description:
+          'Needs `current_password`. Answers a new secret (base32), its `otpauth://` URI and a QR code (SVG) for an authenticator app: SHA-1, 6 digits, 30-second steps (RFC 6238). ' +
+          'The enrolment is pending until POST /api/auth/mfa/totp/activate; a new call replaces it. 409 when TOTP is already active. ' +
+          '501 on a deployment without MFA_ENCRYPTION_KEY. Open to a caller whose role needs MFA but who has not proven it yet (MFA_REQUIRED_ROLES).',
+        auth: 'bearer',
+        body: { json: 'MfaEnrol' },
+        ok: { status: 201, description: 'The pending enrolment', schema: 'MfaEnrolment', headers: ['Cache-Control'] },
+        errors: [409, 429, 501],
+      },
+      DELETE: {
+        tag: 'mfa',
+        summary: 'Remove your TOTP',
+        description:
+          'Needs `current_password` and either a current `code` or an unused `recovery_code`. Removes TOTP and the recovery codes; a credential change: the session it is done from ' +
+          'stays, every other one ends. Wrong codes count per account (5 in 15 minutes, then 429).',
+        auth: 'bearer',
+        body: { json: 'MfaRemove' },
+        ok: { status: 204, description: 'TOTP is removed' },
+        errors: [409, 429],
+      },
+    },
+  },
+  {
+    path: '/api/auth/mfa/totp/activate',
+    methods: {
+      POST: {
+        tag: 'mfa',
+        summary: 'Activate TOTP with a first code',
+        description:
+          'A code from the app for the pending enrolment. Answers ten recovery codes, shown only this once (each works once, in place of a code). ' +
+          'Every other session of yours ends; this one stays at `aal1` until you log in again. 409 without a pending enrolment or when TOTP is active.',
+        auth: 'bearer',
+        body: { json: 'MfaActivate' },
+        ok: { status: 200, description: 'TOTP is active', schema: 'RecoveryCodes', headers: ['Cache-Control'] },
+        errors: [409, 429],
+      },
+    },
+  },
+  {
+    path: '/api/auth/mfa/recovery-codes',
+    methods: {
+      POST: {
+        tag: 'mfa',
+        summary: 'New recovery codes',
+        description: 'Needs `current_password` and a current TOTP `code`. Ten new codes, shown only this once; the old ones stop working.',
+        auth: 'bearer',
+        body: { json: 'MfaRenewCodes' },
+        ok: { status: 200, description: 'The new codes', schema: 'RecoveryCodes', headers: ['Cache-Control'] },
+        errors: [409, 429],
+      },
+    },
+  },
+  {
+    path: '/api/auth/mfa/verify',
+    methods: {
+      POST: {
+        tag: 'mfa',
+        summary: 'Finish a login with a second factor',
+        description:
+          'The `mfa_token` of the login\'s 403 `mfa_required` answer, and a TOTP `code` (the current step or one either side) or a `recovery_code`. ' +
+          'Answers the token pair, with `amr: ["pwd","otp"]` and `aal: "aal2"` in the access token. A code is accepted once: a reused one, one older than the last accepted, ' +
+          'or a wrong one gets 400 `invalid_grant` naming the field; so does an expired, used or foreign `mfa_token` (log in again). ' +
+          'Wrong codes count per account and per mfa_token (5 in 15 minutes, then 429).',
+        auth: 'none',
+        body: { json: 'MfaVerify' },
+        ok: { status: 200, description: 'A new session\'s token pair', schema: 'TokenResponse', headers: ['Cache-Control', 'Pragma'] },
+        errors: [429],
       },
     },
   },
@@ -440,6 +529,19 @@ export const ROUTES: RouteEntry[] = [
     },
   },
   {
+    path: '/api/users/{username}/mfa',
+    methods: {
+      DELETE: {
+        tag: 'mfa',
+        summary: "Reset a user's MFA (admin)",
+        description: 'For a user who lost their authenticator and their recovery codes: removes TOTP and the recovery codes, and ends every session of the user.',
+        auth: 'bearer',
+        ok: { status: 204, description: 'MFA is removed; every session of the user has ended' },
+        errors: [403, 404],
+      },
+    },
+  },
+  {
     path: '/api/audit',
     methods: {
       GET: {
@@ -542,15 +644,19 @@ const COMMON_HEADERS: HeaderName[] = ['x-request-id', 'Server-Timing']
 const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?: HeaderName[] }> = {
   400: { name: 'BadRequest', description: 'Malformed JSON, failed validation (`errors[]` names each field) or unknown fields; `error` on the auth routes' },
   401: { name: 'Unauthorized', description: 'Missing, malformed, expired, forged or revoked token; on login, bad credentials (`invalid_grant`)', headers: ['WWW-Authenticate'] },
-  403: { name: 'Forbidden', description: 'Authenticated but not allowed; disabled account' },
+  403: {
+    name: 'Forbidden',
+    description:
+      'Authenticated but not allowed; disabled account; `mfa_required`: on login, a second factor is needed (see `mfa_token`), elsewhere your role needs one (MFA_REQUIRED_ROLES)',
+  },
   404: { name: 'NotFound', description: 'No such resource (only shown to callers allowed to see it)' },
   405: { name: 'MethodNotAllowed', description: 'Method not served by this route', headers: ['Allow'] },
   409: { name: 'Conflict', description: 'Username or email taken; the last-admin rule; a concurrent change' },
   413: { name: 'PayloadTooLarge', description: `Body over ${BODY_LIMIT_BYTES} bytes` },
   415: { name: 'UnsupportedMediaType', description: 'A content type the route does not take' },
-  429: { name: 'TooManyRequests', description: 'Too many failed logins for that account or from that client, reset requests, or sign-ups from that client', headers: ['Retry-After'] },
+  429: { name: 'TooManyRequests', description: 'Too many failed logins or wrong codes for that account or from that client, reset requests, or sign-ups from that client', headers: ['Retry-After'] },
   500: { name: 'InternalError', description: 'Something went wrong on our side (details only in the log)' },
-  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (no SMTP_URL or RESET_URL_BASE for password resets)' },
+  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (no SMTP_URL or RESET_URL_BASE for password resets, no MFA_ENCRYPTION_KEY for MFA)' },
   503: { name: 'ServiceUnavailable', description: 'The database cannot be reached', headers: ['Retry-After'] },
 }
 
@@ -674,6 +780,7 @@ function buildDocument(): Json {
     tags: [
       { name: 'auth', description: 'Log in, refresh, log out' },
       { name: 'users', description: 'Accounts and roles' },
+      { name: 'mfa', description: 'Second factors: TOTP and recovery codes' },
       { name: 'sessions', description: 'Live sessions (refresh-token families)' },
       { name: 'password reset', description: 'Forgotten passwords' },
       { name: 'audit', description: 'Who did what, kept 90 days' },

@@ -252,6 +252,9 @@ export type PasswordResetRequestInput = v.InferOutput<typeof PasswordResetReques
 
 // --- multi-factor authentication (lib/mfa/; api/auth/mfa/*, api/users/[username]/mfa.ts) ------
 
+/** The second factors a user with active TOTP can answer a login's `mfa_required` with. */
+export const MFA_METHODS = ['totp', 'recovery_code'] as const
+
 /** A TOTP code: 6 digits; spaces (as apps show "123 456") are dropped. */
 const TotpCode = v.pipe(
   v.string('must be a string'),

@@ -11,11 +11,10 @@ import { forbidden, OAUTH, Problem, PROBLEM } from '../problem.js'
 import { createSession, type ClientMeta, type TokenPair } from '../sessions.js'
 import { accountKey, assertMfaLimits, clearingAttempts, countMfaAttempts, mfaTokenKey } from '../throttle.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
+import { MFA_METHODS } from '../schemas.js'
 import { consumeFactor, methodOf, wrongCode, type Audit, type Factor } from './factors.js'
 import { invalidMfaToken, MFA_TOKEN_TTL_SECONDS, signMfaToken, verifyMfaToken } from './token.js'
 
-/** The second factors a user with active TOTP can answer `mfa_required` with. */
-export const MFA_METHODS = ['totp', 'recovery_code'] as const
 
 /** Whether a login of this user needs a second step. */
 export const needsSecondFactor = (user: UserDoc): boolean => Boolean(user.mfa?.totp)

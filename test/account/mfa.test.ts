@@ -2,36 +2,15 @@
 // (403 mfa_required + mfa_token, then POST /api/auth/mfa/verify), amr/aal claims, what is
 // refused (replayed, old and wrong codes, bad mfa_tokens, used recovery codes), the wrong-code
 // limit, MFA_REQUIRED_ROLES, an admin's reset, removal, and the secret at rest. Codes come from
-// a second TOTP implementation written here on node:crypto (RFC 4226 5.3 and RFC 6238 4), not
-// from the service's library, so the service must interoperate with any authenticator app.
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+// a second TOTP implementation on node:crypto (test/helpers/totp.ts: RFC 4226 5.3, RFC 6238 4),
+// not from the service's library, so the service must interoperate with any authenticator app.
+import { createHash, randomBytes } from 'node:crypto'
 import { MongoClient } from 'mongodb'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { totpCode } from '../../lib/mfa/totp.js'
 import { ADMIN, login, newUser, onPrebuilt, startService, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
-
-// --- an independent TOTP ------------------------------------------------------------------
-
-function base32Decode(text: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const ch of text.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0')
-  return Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)))
-}
-
-/** RFC 4226 5.3: HMAC-SHA-1 of the 8-byte counter, dynamic truncation, modulo 10^digits. */
-function hotp(key: Buffer, counter: number, digits = 6): string {
-  const msg = Buffer.alloc(8)
-  msg.writeBigUInt64BE(BigInt(counter))
-  const mac = createHmac('sha1', key).update(msg).digest()
-  const offset = mac[mac.length - 1]! & 0xf
-  const bin = mac.readUInt32BE(offset) & 0x7fffffff
-  return String(bin % 10 ** digits).padStart(digits, '0')
-}
-
-/** The code an authenticator app shows `offsetSeconds` from now. */
-const codeAt = (secret: string, offsetSeconds = 0) => hotp(base32Decode(secret), Math.floor((Date.now() / 1000 + offsetSeconds) / 30))
+import { base32Decode, codeAt, enrolledUser as enrolledWith, hotp, mfaTokenOf } from '../helpers/totp.js'
 
 // --- helpers --------------------------------------------------------------------------------
 
@@ -46,34 +25,8 @@ beforeAll(async () => {
 })
 afterAll(() => svc?.stop())
 
-interface Enrolled {
-  username: string
-  password: string
-  secret: string
-  recovery: string[]
-  /** The session the user enrolled from (still aal1). */
-  tokens: Tokens
-}
-
-/** A new user with active TOTP; the activation used the code of the current step. */
-async function enrolledUser(on: Service = svc, token = adminToken): Promise<Enrolled> {
-  const u = await newUser(on, token)
-  const tokens = await login(on, u.username, u.password)
-  const started = await on.call('POST', '/api/auth/mfa/totp', { token: tokens.access_token, json: { current_password: u.password } })
-  expect(started.status).toBe(201)
-  const { secret } = await started.json()
-  const activated = await on.call('POST', '/api/auth/mfa/totp/activate', { token: tokens.access_token, json: { code: codeAt(secret) } })
-  expect(activated.status).toBe(200)
-  const { recovery_codes } = await activated.json()
-  return { username: u.username, password: u.password, secret, recovery: recovery_codes, tokens }
-}
-
-/** The password step of a TOTP user: the mfa_token of the 403. */
-async function mfaToken(u: { username: string; password: string }, on: Service = svc): Promise<string> {
-  const res = await on.call('POST', '/api/auth/login', { json: { username: u.username, password: u.password } })
-  expect(res.status).toBe(403)
-  return (await res.json()).mfa_token
-}
+const enrolledUser = (on: Service = svc, token = adminToken) => enrolledWith(on, token)
+const mfaToken = (u: { username: string; password: string }, on: Service = svc) => mfaTokenOf(on, u)
 
 const verify = (body: Record<string, unknown>, on: Service = svc) => on.call('POST', '/api/auth/mfa/verify', { json: body })
 
