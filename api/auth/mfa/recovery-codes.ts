@@ -1,19 +1,32 @@
-import { route, readJson, parse, send, currentRequest, recordEvents } from '../../../lib/http.js'
+import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
 import { requireUser } from '../../../lib/auth.js'
-import { MfaRenewCodes } from '../../../lib/schemas.js'
+import { MfaRenewCodes, RecoveryCodes } from '../../../lib/schemas.js'
 import { regenerateRecoveryCodes } from '../../../lib/mfa/enrolment.js'
+import { defineRoute } from '../../../lib/routes.js'
 
-// Ten new recovery codes for the current password and a TOTP code; the old ones stop working.
-export default route(
-  {
-    POST: async (req, res) => {
-      const caller = await requireUser(req, { beforeSecondFactor: true })
-      const input = parse(MfaRenewCodes, await readJson(req))
-      const meta = { ip: currentRequest()!.ip }
-      const { recoveryCodes, events } = await regenerateRecoveryCodes(caller, input.current_password, input.code, meta, (e) => recordEvents([e]))
-      recordEvents(events)
-      send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
+export const spec = defineRoute({
+  path: '/api/auth/mfa/recovery-codes',
+  methods: {
+    POST: {
+      tag: 'mfa',
+      summary: 'New recovery codes',
+      description: 'Needs `current_password` and a current TOTP `code`. Ten new codes, shown only this once; the old ones stop working.',
+      auth: 'bearer',
+      body: { json: MfaRenewCodes },
+      ok: { status: 200, description: 'The new codes', schema: RecoveryCodes, headers: ['Cache-Control'] },
+      errors: [409, 429],
     },
   },
-  { name: '/api/auth/mfa/recovery-codes' },
-)
+})
+
+// Ten new recovery codes for the current password and a TOTP code; the old ones stop working.
+export default route(spec, {
+  POST: async (req, res) => {
+    const caller = await requireUser(req, { beforeSecondFactor: true })
+    const input = await readInput(req, spec.methods.POST)
+    const meta = { ip: currentRequest()!.ip }
+    const { recoveryCodes, events } = await regenerateRecoveryCodes(caller, input.current_password, input.code, meta, (e) => recordEvents([e]))
+    recordEvents(events)
+    send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
+  },
+})

@@ -1,19 +1,36 @@
-import { route, readJson, parse, send, currentRequest, recordEvents, setCaller } from '../../../lib/http.js'
-import { MfaVerify } from '../../../lib/schemas.js'
+import { route, readInput, send, currentRequest, recordEvents, setCaller } from '../../../lib/http.js'
+import { MfaVerify, TokenResponse } from '../../../lib/schemas.js'
 import { OAUTH } from '../../../lib/problem.js'
 import { verifySecondFactor } from '../../../lib/mfa/verify.js'
+import { defineRoute } from '../../../lib/routes.js'
+
+export const spec = defineRoute({
+  path: '/api/auth/mfa/verify',
+  methods: {
+    POST: {
+      tag: 'mfa',
+      summary: 'Finish a login with a second factor',
+      description:
+        'The `mfa_token` of the login\'s 403 `mfa_required` answer, and a TOTP `code` (the current step or one either side) or a `recovery_code`. ' +
+        'Answers the token pair, with `amr: ["pwd","otp"]` and `aal: "aal2"` in the access token. A code is accepted once: a reused one, one older than the last accepted, ' +
+        'or a wrong one gets 400 `invalid_grant` naming the field; so does an expired, used or foreign `mfa_token` (log in again). ' +
+        'Wrong codes count per account and per mfa_token (5 in 15 minutes, then 429).',
+      auth: 'none',
+      body: { json: MfaVerify, oauthError: OAUTH.invalidRequest },
+      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      errors: [429],
+    },
+  },
+})
 
 // The second step of a login with MFA: the mfa_token of the 403 mfa_required answer and a code
 // (or a recovery code) for the token pair, with amr ["pwd","otp"] and aal2.
-export default route(
-  {
-    POST: async (req, res) => {
-      const { mfa_token, ...factor } = parse(MfaVerify, await readJson(req), OAUTH.invalidRequest)
-      const ctx = currentRequest()!
-      const { pair, actor } = await verifySecondFactor(mfa_token, factor, { ip: ctx.ip, userAgent: ctx.userAgent }, (e) => recordEvents([e]))
-      setCaller(actor.id, actor.username)
-      send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
-    },
+export default route(spec, {
+  POST: async (req, res) => {
+    const { mfa_token, ...factor } = await readInput(req, spec.methods.POST)
+    const ctx = currentRequest()!
+    const { pair, actor } = await verifySecondFactor(mfa_token, factor, { ip: ctx.ip, userAgent: ctx.userAgent }, (e) => recordEvents([e]))
+    setCaller(actor.id, actor.username)
+    send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   },
-  { name: '/api/auth/mfa/verify' },
-)
+})

@@ -3,16 +3,28 @@ import { requireAdmin } from '../../../lib/auth.js'
 import { normalizeUsername } from '../../../lib/schemas.js'
 import { resetMfa } from '../../../lib/mfa/enrolment.js'
 import { requireUserNamed } from '../../../lib/users.js'
+import { defineRoute } from '../../../lib/routes.js'
 
-// Admin: removes a user's MFA (a lost authenticator and lost recovery codes) and ends their sessions.
-export default route(
-  {
-    DELETE: async (req, res) => {
-      await requireAdmin(req)
-      const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-      recordEvents(await resetMfa(user))
-      send(res, 204)
+export const spec = defineRoute({
+  path: '/api/users/{username}/mfa',
+  methods: {
+    DELETE: {
+      tag: 'mfa',
+      summary: "Reset a user's MFA (admin)",
+      description: 'For a user who lost their authenticator and their recovery codes: removes TOTP and the recovery codes, and ends every session of the user.',
+      auth: 'bearer',
+      ok: { status: 204, description: 'MFA is removed; every session of the user has ended' },
+      errors: [403, 404],
     },
   },
-  { name: '/api/users/[username]/mfa' },
-)
+})
+
+// Admin: removes a user's MFA (a lost authenticator and lost recovery codes) and ends their sessions.
+export default route(spec, {
+  DELETE: async (req, res) => {
+    await requireAdmin(req)
+    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    recordEvents(await resetMfa(user))
+    send(res, 204)
+  },
+})

@@ -1,19 +1,34 @@
-import { route, readJson, parse, send, recordEvents } from '../../../../lib/http.js'
+import { route, readInput, send, recordEvents } from '../../../../lib/http.js'
 import { requireUser } from '../../../../lib/auth.js'
-import { MfaActivate } from '../../../../lib/schemas.js'
+import { MfaActivate, RecoveryCodes } from '../../../../lib/schemas.js'
 import { activateTotp } from '../../../../lib/mfa/enrolment.js'
+import { defineRoute } from '../../../../lib/routes.js'
+
+export const spec = defineRoute({
+  path: '/api/auth/mfa/totp/activate',
+  methods: {
+    POST: {
+      tag: 'mfa',
+      summary: 'Activate TOTP with a first code',
+      description:
+        'A code from the app for the pending enrolment. Answers ten recovery codes, shown only this once (each works once, in place of a code). ' +
+        'Every other session of yours ends; this one stays at `aal1` until you log in again. 409 without a pending enrolment or when TOTP is active.',
+      auth: 'bearer',
+      body: { json: MfaActivate },
+      ok: { status: 200, description: 'TOTP is active', schema: RecoveryCodes, headers: ['Cache-Control'] },
+      errors: [409, 429],
+    },
+  },
+})
 
 // Activates the caller's pending TOTP enrolment with a first code: answers the recovery codes
 // (shown once) and ends the caller's other sessions.
-export default route(
-  {
-    POST: async (req, res) => {
-      const caller = await requireUser(req, { beforeSecondFactor: true })
-      const input = parse(MfaActivate, await readJson(req))
-      const { recoveryCodes, events } = await activateTotp(caller, input.code, (e) => recordEvents([e]))
-      recordEvents(events)
-      send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
-    },
+export default route(spec, {
+  POST: async (req, res) => {
+    const caller = await requireUser(req, { beforeSecondFactor: true })
+    const input = await readInput(req, spec.methods.POST)
+    const { recoveryCodes, events } = await activateTotp(caller, input.code, (e) => recordEvents([e]))
+    recordEvents(events)
+    send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
   },
-  { name: '/api/auth/mfa/totp/activate' },
-)
+})
