@@ -34,14 +34,14 @@ export interface Enrolled {
   tokens: Tokens
 }
 
-/** A new user with active TOTP; the activation used the code of the current step. */
-export async function enrolledUser(on: Service, adminToken: string): Promise<Enrolled> {
+/** A new user with active TOTP; the activation used the code of the current step (of `nowMs`, the service's time). */
+export async function enrolledUser(on: Service, adminToken: string, nowMs: () => number = Date.now): Promise<Enrolled> {
   const u = await newUser(on, adminToken)
   const tokens = await login(on, u.username, u.password)
   const started = await on.call('POST', '/api/auth/mfa/totp', { token: tokens.access_token, json: { current_password: u.password } })
   expect(started.status).toBe(201)
   const { secret } = await started.json()
-  const activated = await on.call('POST', '/api/auth/mfa/totp/activate', { token: tokens.access_token, json: { code: codeAt(secret) } })
+  const activated = await on.call('POST', '/api/auth/mfa/totp/activate', { token: tokens.access_token, json: { code: codeAt(secret, 0, nowMs()) } })
   expect(activated.status).toBe(200)
   const { recovery_codes } = await activated.json()
   return { username: u.username, password: u.password, secret, recovery: recovery_codes, tokens }
