@@ -151,7 +151,7 @@ describe('POST /api/auth/mfa/verify refuses', () => {
     expect(replay.status).toBe(400)
     expect(await replay.json()).toMatchObject({ error: 'invalid_grant', errors: [{ path: 'code', message: 'is not correct' }] })
     // The activation's own code is spent too.
-    expect((await verify({ mfa_token: await mfaToken(u), code: codeAt(u.secret) })).status).toBe(400)
+    expect((await verify({ mfa_token: await mfaToken(u), code: u.activationCode })).status).toBe(400)
 
     const v = await enrolledUser()
     const old = await verify({ mfa_token: await mfaToken(v), code: codeAt(v.secret, -60) })

@@ -30,6 +30,8 @@ export interface Enrolled {
   password: string
   secret: string
   recovery: string[]
+  /** The code the activation used (spent). */
+  activationCode: string
   /** The session the user enrolled from (still aal1). */
   tokens: Tokens
 }
@@ -41,10 +43,11 @@ export async function enrolledUser(on: Service, adminToken: string, nowMs: () =>
   const started = await on.call('POST', '/api/auth/mfa/totp', { token: tokens.access_token, json: { current_password: u.password } })
   expect(started.status).toBe(201)
   const { secret } = await started.json()
-  const activated = await on.call('POST', '/api/auth/mfa/totp/activate', { token: tokens.access_token, json: { code: codeAt(secret, 0, nowMs()) } })
+  const activationCode = codeAt(secret, 0, nowMs())
+  const activated = await on.call('POST', '/api/auth/mfa/totp/activate', { token: tokens.access_token, json: { code: activationCode } })
   expect(activated.status).toBe(200)
   const { recovery_codes } = await activated.json()
-  return { username: u.username, password: u.password, secret, recovery: recovery_codes, tokens }
+  return { username: u.username, password: u.password, secret, recovery: recovery_codes, activationCode, tokens }
 }
 
 /** The password step of a TOTP user: the mfa_token of its 403. */

@@ -1,3 +1,4 @@
+// POST /api/auth/mfa/recovery-codes: ten new recovery codes in place of the old ones.
 import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
 import { requireUser } from '../../../lib/auth.js'
 import { MfaRenewCodes, RecoveryCodes } from '../../../lib/schemas.js'

@@ -1,3 +1,4 @@
+// POST /api/auth/mfa/totp starts a TOTP enrolment; DELETE removes the caller's TOTP.
 import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
 import { requireUser } from '../../../lib/auth.js'
 import { MfaEnrol, MfaEnrolment, MfaRemove } from '../../../lib/schemas.js'

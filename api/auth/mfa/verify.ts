@@ -1,3 +1,4 @@
+// POST /api/auth/mfa/verify: the second step of a login with MFA (mfa_token and a code → token pair).
 import { route, readInput, send, currentRequest, recordEvents, setCaller } from '../../../lib/http.js'
 import { MfaVerify, TokenResponse } from '../../../lib/schemas.js'
 import { OAUTH } from '../../../lib/problem.js'

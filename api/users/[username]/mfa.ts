@@ -1,3 +1,4 @@
+// DELETE /api/users/{username}/mfa: an admin removes a user's MFA and ends their sessions.
 import { route, param, send, recordEvents } from '../../../lib/http.js'
 import { requireAdmin } from '../../../lib/auth.js'
 import { normalizeUsername } from '../../../lib/schemas.js'

@@ -1,3 +1,4 @@
+// POST /api/auth/mfa/totp/activate: the first code makes a pending TOTP enrolment active.
 import { route, readInput, send, recordEvents } from '../../../../lib/http.js'
 import { requireUser } from '../../../../lib/auth.js'
 import { MfaActivate, RecoveryCodes } from '../../../../lib/schemas.js'
