@@ -6,7 +6,7 @@
 import type { Transporter } from 'nodemailer'
 import { getConfig } from './config.js'
 import { log } from './log.js'
-import { Problem, PROBLEM } from './problem.js'
+import { notImplemented } from './problem.js'
 
 export interface Mail {
   to: string
@@ -24,11 +24,9 @@ export function mailMode(): 'smtp' | 'log' | 'none' {
 /** 501 when this deployment cannot send mail: a reset link would silently go nowhere. */
 export function assertMailConfigured(): void {
   if (mailMode() !== 'none') return
-  throw new Problem(501, 'Not implemented', {
-    type: PROBLEM.notImplemented,
-    detail:
-      'Password reset by mail is not configured: set SMTP_URL (and MAIL_FROM), or have an admin call POST /api/users/{username}/password-reset and hand the link to the user',
-  })
+  throw notImplemented(
+    'Password reset by mail is not configured: set SMTP_URL (and MAIL_FROM), or have an admin call POST /api/users/{username}/password-reset and hand the link to the user',
+  )
 }
 
 let transport: { url: string; transporter: Promise<Transporter> } | undefined

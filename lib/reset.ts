@@ -17,7 +17,7 @@ import type { AuditEvent } from './audit.js'
 import { sendMail } from './mail.js'
 import { hashPassword } from './passwords.js'
 import { passwordProblems } from './password-policy.js'
-import { badRequest, conflict, Problem, PROBLEM } from './problem.js'
+import { badRequest, conflict, notImplemented } from './problem.js'
 import { endSessions } from './sessions.js'
 import { accountKey, assertResetLimits, clearLoginAttempts, countResetAccount, countResetAddress, identifierKey } from './throttle.js'
 import { findUserForLogin, normalizeLogin } from './users.js'
@@ -62,10 +62,7 @@ export function resetLinkBase(req: IncomingMessage): string {
   const config = getConfig()
   if (config.resetUrlBase) return config.resetUrlBase
   if (config.isDeployed) {
-    throw new Problem(501, 'Not implemented', {
-      type: PROBLEM.notImplemented,
-      detail: 'Password reset links are not configured: set RESET_URL_BASE to the page of your front end that reads ?token=',
-    })
+    throw notImplemented('Password reset links are not configured: set RESET_URL_BASE to the page of your front end that reads ?token=')
   }
   return `${requestOrigin(req)}/reset-password`
 }

@@ -18,7 +18,7 @@
 //   every request is counted, atomically, before the work.
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
-import { OAUTH, Problem, PROBLEM } from './problem.js'
+import { tooManyRequests, type Problem } from './problem.js'
 import { now as clockNow, nowMs } from './clock.js'
 
 const MINUTE_MS = 60 * 1000
@@ -70,12 +70,7 @@ async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: numbe
 export function tooMany(counters: CounterDoc[], detail: string): Problem {
   const until = Math.max(...counters.map((c) => c.expires_at.getTime()))
   const retryAfter = Math.max(1, Math.ceil((until - nowMs()) / 1000))
-  return new Problem(429, 'Too many requests', {
-    type: PROBLEM.tooManyRequests,
-    detail,
-    headers: { 'Retry-After': String(retryAfter) },
-    oauthError: OAUTH.invalidRequest,
-  })
+  return tooManyRequests(detail, retryAfter)
 }
 
 // --- logins ------------------------------------------------------------------------------
@@ -173,9 +168,9 @@ export async function countMfaAttempt(key: string): Promise<CounterDoc> {
   return countIn(attempts, key, LIMITS.mfa.windowMs)
 }
 
-/** 429 when any of the counters (read after this attempt was counted) is past its limit. */
-export function assertMfaLimits(counters: (CounterDoc | undefined)[]): void {
+/** The 429 to answer when any of the counters (read after this attempt was counted) is past its limit. */
+export function mfaLimitReached(counters: (CounterDoc | undefined)[]): Problem | undefined {
   const now = clockNow()
   const blocking = counters.filter((c): c is CounterDoc => c !== undefined && c.expires_at > now && c.count > LIMITS.mfa.attempts)
-  if (blocking.length > 0) throw tooMany(blocking, 'Too many wrong codes; try again later')
+  return blocking.length > 0 ? tooMany(blocking, 'Too many wrong codes; try again later') : undefined
 }

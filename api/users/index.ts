@@ -1,5 +1,5 @@
-import { route, readInput, readQuery, send, currentRequest, recordEvent } from '../../lib/http.js'
-import { requireAdmin, requireUser, isAdmin } from '../../lib/auth.js'
+import { route, readInput, readQuery, send, clientMeta, recordEvent, requireAdmin, requireUser } from '../../lib/http/index.js'
+import { isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/schemas.js'
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
@@ -42,7 +42,7 @@ export default route(spec, {
     const byAdmin = caller !== undefined && isAdmin(caller)
     if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
-    if (!byAdmin) await countSignup(currentRequest()!.ip)
+    if (!byAdmin) await countSignup(clientMeta().ip)
     const user = await createUser(input)
     recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
     send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })

@@ -9,9 +9,9 @@ import type { Filter, UpdateFilter } from 'mongodb'
 import { credVersion, NEXT_VERSION, versionIs } from '../credentials.js'
 import { now, nowMs } from '../clock.js'
 import { collections, type UserDoc } from '../db.js'
-import type { AuditEvent } from '../audit.js'
-import { badRequest } from '../problem.js'
-import { accountKey, assertMfaLimits, clearLoginAttempts, countMfaAttempt } from '../throttle.js'
+import type { Outcome } from '../audit.js'
+import { badRequest, type Problem } from '../problem.js'
+import { accountKey, clearLoginAttempts, countMfaAttempt, mfaLimitReached } from '../throttle.js'
 import { matchStep } from './totp.js'
 import { hashRecoveryCode, openSecret } from './secrets.js'
 import { normalizeRecoveryCode } from './recovery.js'
@@ -24,8 +24,8 @@ export interface Factor {
 
 export type FactorMethod = 'totp' | 'recovery_code'
 
-/** Where a domain operation reports what happened, also when it then refuses (the handler records it). */
-export type Audit = (event: AuditEvent) => void
+/** What an operation that may refuse returns: its value or the refusal to throw, and the events either way. */
+export type Checked<T> = Outcome & ({ value: T } | { refusal: Problem })
 
 export const methodOf = (factor: Factor): FactorMethod => (factor.code !== undefined ? 'totp' : 'recovery_code')
 
@@ -74,22 +74,13 @@ export const wrongCode = (method: FactorMethod) => {
  * the account before the compare (429 past the limit), a wrong code is audited and refused, a
  * right one clears the count. `check` is the compare-and-write to run.
  */
-export async function withCountedAttempt<T>(user: UserDoc, method: FactorMethod, audit: Audit, check: () => Promise<T | undefined>): Promise<T> {
+export async function withCountedAttempt<T>(user: UserDoc, method: FactorMethod, check: () => Promise<T | undefined>): Promise<Checked<T>> {
   const key = accountKey('mfa', user._id)
-  const attempt = await countMfaAttempt(key)
   const target = { id: user._id.toHexString(), username: user.username }
-  try {
-    assertMfaLimits([attempt])
-  } catch (err) {
-    audit({ event: 'mfa.failed', target, detail: { method, reason: 'throttled' } })
-    throw err
-  }
-  const result = await check()
-  if (result === undefined) {
-    audit({ event: 'mfa.failed', target, detail: { method } })
-    throw wrongCode(method)
-  }
-  if (method === 'recovery_code') audit({ event: 'mfa.recovery_code_used', target })
+  const blocked = mfaLimitReached([await countMfaAttempt(key)])
+  if (blocked) return { events: [{ event: 'mfa.failed', target, detail: { method, reason: 'throttled' } }], refusal: blocked }
+  const value = await check()
+  if (value === undefined) return { events: [{ event: 'mfa.failed', target, detail: { method } }], refusal: wrongCode(method) }
   await clearLoginAttempts(key)
-  return result
+  return { value, events: method === 'recovery_code' ? [{ event: 'mfa.recovery_code_used', target }] : [] }
 }

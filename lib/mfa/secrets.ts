@@ -4,7 +4,7 @@
 // guesses of recovery codes offline.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { ConfigError, getConfig } from '../config.js'
-import { Problem, PROBLEM } from '../problem.js'
+import { notImplemented } from '../problem.js'
 
 // Stored form: `v1.<iv>.<ciphertext><tag>` in base64url. The version names the scheme, so a
 // later one (another key, another cipher) can be told apart from this one.
@@ -20,12 +20,7 @@ const TAG_BYTES = 16
  */
 export function enrolmentKey(): Buffer {
   const key = getConfig().mfaEncryptionKey
-  if (!key) {
-    throw new Problem(501, 'Not implemented', {
-      type: PROBLEM.notImplemented,
-      detail: 'Multi-factor authentication is not configured on this deployment (MFA_ENCRYPTION_KEY)',
-    })
-  }
+  if (!key) throw notImplemented('Multi-factor authentication is not configured on this deployment (MFA_ENCRYPTION_KEY)')
   return key
 }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
 import { getConfig } from '../config.js'
-import { OAUTH, Problem, PROBLEM } from '../problem.js'
+import { invalidGrant } from '../problem.js'
 import { signingKeys } from '../tokens.js'
 import { now, nowMs } from '../clock.js'
 
@@ -27,8 +27,7 @@ export interface MfaTokenClaims {
 // refuses the other kind of token.
 const audience = () => `${getConfig().jwtAudience}#mfa`
 
-export const invalidMfaToken = (detail = 'The mfa_token is not valid; log in again') =>
-  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail, oauthError: OAUTH.invalidGrant })
+export const invalidMfaToken = (detail = 'The mfa_token is not valid; log in again') => invalidGrant(detail)
 
 export async function signMfaToken(userId: string, credVersion: number): Promise<string> {
   const [key] = await signingKeys()

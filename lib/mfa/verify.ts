@@ -7,12 +7,13 @@
 import { ObjectId } from 'mongodb'
 import { credVersion } from '../credentials.js'
 import { collections, type CounterDoc, type SessionDoc, type UserDoc } from '../db.js'
-import { forbidden, OAUTH, Problem, PROBLEM } from '../problem.js'
+import { invalidGrantField, mfaRequired, type Problem } from '../problem.js'
+import type { Outcome } from '../audit.js'
 import { createSession, type ClientMeta, type TokenPair } from '../sessions.js'
-import { accountKey, assertMfaLimits, clearingAttempts, countMfaAttempts, mfaTokenKey } from '../throttle.js'
+import { accountKey, clearingAttempts, countMfaAttempts, mfaLimitReached, mfaTokenKey } from '../throttle.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
 import { MFA_METHODS } from '../schemas.js'
-import { consumeFactor, methodOf, wrongCode, type Audit, type Factor } from './factors.js'
+import { consumeFactor, methodOf, type Factor } from './factors.js'
 import { invalidMfaToken, MFA_TOKEN_TTL_SECONDS, signMfaToken, verifyMfaToken } from './token.js'
 
 
@@ -23,20 +24,13 @@ export const needsSecondFactor = (user: UserDoc): boolean => Boolean(user.mfa?.t
  * The answer to a correct password of a user with active TOTP: 403 `mfa_required` with a fresh
  * mfa_token and the methods to answer with, and no token pair (as Auth0's password grant).
  */
-export async function mfaRequired(user: UserDoc): Promise<Problem> {
+export async function mfaChallenge(user: UserDoc): Promise<Problem> {
   const token = await signMfaToken(user._id.toHexString(), credVersion(user))
-  return new Problem(403, 'Forbidden', {
-    type: PROBLEM.mfaRequired,
-    detail: 'A second factor is required: send the mfa_token with a code to POST /api/auth/mfa/verify',
-    oauthError: OAUTH.mfaRequired,
-    extensions: { mfa_token: token, mfa_token_expires_in: MFA_TOKEN_TTL_SECONDS, mfa_methods: MFA_METHODS },
+  return mfaRequired('A second factor is required: send the mfa_token with a code to POST /api/auth/mfa/verify', {
+    mfa_token: token,
+    mfa_token_expires_in: MFA_TOKEN_TTL_SECONDS,
+    mfa_methods: MFA_METHODS,
   })
-}
-
-/** 403 `mfa_required` for a caller whose role needs aal2 and who has not proven a second factor (MFA_REQUIRED_ROLES). */
-export function stepUpRequired(): Problem {
-  const base = forbidden('Your role requires a second factor: enroll TOTP (POST /api/auth/mfa/totp), then log in again with it')
-  return new Problem(403, base.title, { type: PROBLEM.mfaRequired, detail: base.detail, oauthError: OAUTH.mfaRequired })
 }
 
 /** The account an mfa_token names and its two attempt counters, in one aggregate. */
@@ -54,13 +48,11 @@ async function readTarget(id: ObjectId, keys: string[]): Promise<{ user?: UserDo
   }
 }
 
-/** Exchanges an mfa_token and a second factor for a token pair (aal2). */
-export async function verifySecondFactor(
-  mfaToken: string,
-  factor: Factor,
-  meta: ClientMeta,
-  audit: Audit,
-): Promise<{ pair: TokenPair; actor: { id: string; username: string } }> {
+/**
+ * Exchanges an mfa_token and a second factor for a token pair (aal2). A bad mfa_token is thrown
+ * (nothing to audit); a throttled or wrong code is returned as the refusal, with its event.
+ */
+export async function verifySecondFactor(mfaToken: string, factor: Factor, meta: ClientMeta): Promise<Outcome & ({ pair: TokenPair } | { refusal: Problem })> {
   const claims = await verifyMfaToken(mfaToken)
   const id = new ObjectId(claims.sub)
   const keys = [accountKey('mfa', id), mfaTokenKey(claims.jti)]
@@ -72,22 +64,16 @@ export async function verifySecondFactor(
   const actor = { id: claims.sub, username: user.username }
   if (counters.some((c) => c._id === keys[1] && c.spent)) throw invalidMfaToken('The mfa_token was already used; log in again')
   const method = methodOf(factor)
-  try {
-    assertMfaLimits(counters)
-  } catch (err) {
-    audit({ event: 'mfa.failed', target: actor, detail: { method, reason: 'throttled' } })
-    throw err
-  }
+  const blocked = mfaLimitReached(counters)
+  if (blocked) return { actor, events: [{ event: 'mfa.failed', target: actor, detail: { method, reason: 'throttled' } }], refusal: blocked }
   const after = await consumeFactor(user, factor)
   if (!after) {
-    audit({ event: 'mfa.failed', target: actor, detail: { method } })
-    const refused = wrongCode(method)
-    throw new Problem(400, refused.title, { type: PROBLEM.invalidGrant, detail: refused.detail, errors: refused.errors, oauthError: OAUTH.invalidGrant })
+    const field = method === 'totp' ? 'code' : 'recovery_code'
+    return { actor, events: [{ event: 'mfa.failed', target: actor, detail: { method } }], refusal: invalidGrantField(field, 'is not correct') }
   }
-  if (method === 'recovery_code') audit({ event: 'mfa.recovery_code_used', target: actor })
   // The session's insert clears the account's count and spends this mfa_token, in one command.
   const spend: AnyBulkWriteOperation<SessionDoc> = { updateOne: { filter: { _id: keys[1] }, update: { $set: { spent: true } as Partial<SessionDoc> } } }
   const pair = await createSession(after, meta, [clearingAttempts(keys[0]!), spend], { amr: ['pwd', 'otp'], aal: 'aal2' })
-  audit({ event: 'mfa.verified', target: actor, detail: { method } })
-  return { pair, actor }
+  const used = method === 'recovery_code' ? [{ event: 'mfa.recovery_code_used' as const, target: actor }] : []
+  return { pair, actor, events: [...used, { event: 'mfa.verified', target: actor, detail: { method } }] }
 }

@@ -34,6 +34,7 @@ const CHILD = `
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+// On stdin, not argv: a function that reaches every route's description lists many modules.
 let input = ''
 for await (const chunk of process.stdin) input += chunk
 const probes = JSON.parse(input)
@@ -92,8 +93,6 @@ export async function checkHandlersLoad(outputCopy: string): Promise<LoadFailure
     ),
   })) satisfies (Probe & { dir: string })[]
   const output = await new Promise<string>((resolve, reject) => {
-    // The probes go through stdin: as an argument they outgrow the kernel's limit on one
-    // argument (128 KiB) once a couple of dozen functions each list their modules (E2BIG).
     const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', CHILD], {
       cwd: dirname(outputCopy),
       env: { PATH: process.env.PATH, VERCEL: '1', NODE_ENV: 'production' },

@@ -1,6 +1,5 @@
 // POST /api/auth/mfa/recovery-codes: ten new recovery codes in place of the old ones.
-import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
-import { requireUser } from '../../../lib/auth.js'
+import { route, readInput, send, clientMeta, record, requireUser } from '../../../lib/http/index.js'
 import { MfaRenewCodes, RecoveryCodes } from '../../../lib/schemas.js'
 import { regenerateRecoveryCodes } from '../../../lib/mfa/enrolment.js'
 import { defineRoute } from '../../../lib/routes.js'
@@ -25,9 +24,9 @@ export default route(spec, {
   POST: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const input = await readInput(req, spec.methods.POST)
-    const meta = { ip: currentRequest()!.ip }
-    const { recoveryCodes, events } = await regenerateRecoveryCodes(caller, input.current_password, input.code, meta, (e) => recordEvents([e]))
-    recordEvents(events)
-    send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
+    const result = await regenerateRecoveryCodes(caller, input.current_password, input.code, { ip: clientMeta().ip })
+    record(result)
+    if ('refusal' in result) throw result.refusal
+    send(res, 200, { recovery_codes: result.value }, { 'Cache-Control': 'no-store' })
   },
 })

@@ -1,6 +1,5 @@
 // POST /api/auth/mfa/totp starts a TOTP enrolment; DELETE removes the caller's TOTP.
-import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
-import { requireUser } from '../../../lib/auth.js'
+import { route, readInput, send, clientMeta, record, requireUser } from '../../../lib/http/index.js'
 import { MfaEnrol, MfaEnrolment, MfaRemove } from '../../../lib/schemas.js'
 import { removeTotp, startEnrolment } from '../../../lib/mfa/enrolment.js'
 import { defineRoute } from '../../../lib/routes.js'
@@ -41,15 +40,16 @@ export default route(spec, {
   POST: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const input = await readInput(req, spec.methods.POST)
-    const { enrolment, events } = await startEnrolment(caller, input.current_password, { ip: currentRequest()!.ip })
-    recordEvents(events)
-    send(res, 201, enrolment, { 'Cache-Control': 'no-store' })
+    const result = await startEnrolment(caller, input.current_password, { ip: clientMeta().ip })
+    record(result)
+    send(res, 201, result.enrolment, { 'Cache-Control': 'no-store' })
   },
   DELETE: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const { current_password, ...factor } = await readInput(req, spec.methods.DELETE)
-    const events = await removeTotp(caller, current_password, factor, { ip: currentRequest()!.ip }, (e) => recordEvents([e]))
-    recordEvents(events)
+    const result = await removeTotp(caller, current_password, factor, { ip: clientMeta().ip })
+    record(result)
+    if ('refusal' in result) throw result.refusal
     send(res, 204)
   },
 })

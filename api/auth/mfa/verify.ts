@@ -1,5 +1,5 @@
 // POST /api/auth/mfa/verify: the second step of a login with MFA (mfa_token and a code → token pair).
-import { route, readInput, send, currentRequest, recordEvents, setCaller } from '../../../lib/http.js'
+import { route, readInput, send, clientMeta, record } from '../../../lib/http/index.js'
 import { MfaVerify, TokenResponse } from '../../../lib/schemas.js'
 import { OAUTH } from '../../../lib/problem.js'
 import { verifySecondFactor } from '../../../lib/mfa/verify.js'
@@ -29,9 +29,9 @@ export const spec = defineRoute({
 export default route(spec, {
   POST: async (req, res) => {
     const { mfa_token, ...factor } = await readInput(req, spec.methods.POST)
-    const ctx = currentRequest()!
-    const { pair, actor } = await verifySecondFactor(mfa_token, factor, { ip: ctx.ip, userAgent: ctx.userAgent }, (e) => recordEvents([e]))
-    setCaller(actor.id, actor.username)
-    send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    const result = await verifySecondFactor(mfa_token, factor, clientMeta())
+    record(result)
+    if ('refusal' in result) throw result.refusal
+    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   },
 })

@@ -1,6 +1,5 @@
 // DELETE /api/users/{username}/mfa: an admin removes a user's MFA and ends their sessions.
-import { route, param, send, recordEvents } from '../../../lib/http.js'
-import { requireAdmin } from '../../../lib/auth.js'
+import { route, param, send, record, requireAdmin } from '../../../lib/http/index.js'
 import { normalizeUsername } from '../../../lib/schemas.js'
 import { resetMfa } from '../../../lib/mfa/enrolment.js'
 import { requireUserNamed } from '../../../lib/users.js'
@@ -25,7 +24,7 @@ export default route(spec, {
   DELETE: async (req, res) => {
     await requireAdmin(req)
     const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-    recordEvents(await resetMfa(user))
+    record(await resetMfa(user))
     send(res, 204)
   },
 })

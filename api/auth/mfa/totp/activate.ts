@@ -1,6 +1,5 @@
 // POST /api/auth/mfa/totp/activate: the first code makes a pending TOTP enrolment active.
-import { route, readInput, send, recordEvents } from '../../../../lib/http.js'
-import { requireUser } from '../../../../lib/auth.js'
+import { route, readInput, send, record, requireUser } from '../../../../lib/http/index.js'
 import { MfaActivate, RecoveryCodes } from '../../../../lib/schemas.js'
 import { activateTotp } from '../../../../lib/mfa/enrolment.js'
 import { defineRoute } from '../../../../lib/routes.js'
@@ -28,8 +27,9 @@ export default route(spec, {
   POST: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const input = await readInput(req, spec.methods.POST)
-    const { recoveryCodes, events } = await activateTotp(caller, input.code, (e) => recordEvents([e]))
-    recordEvents(events)
-    send(res, 200, { recovery_codes: recoveryCodes }, { 'Cache-Control': 'no-store' })
+    const result = await activateTotp(caller, input.code)
+    record(result)
+    if ('refusal' in result) throw result.refusal
+    send(res, 200, { recovery_codes: result.value }, { 'Cache-Control': 'no-store' })
   },
 })
