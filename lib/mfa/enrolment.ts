@@ -30,7 +30,7 @@ const alreadyActive = () => conflict('TOTP is already active; remove it first to
 const notActive = () => conflict('TOTP is not active')
 
 /** A checked result with the events of the success added after those of the check. */
-function then<T, U>(checked: Checked<T>, make: (value: T) => { value: U; events: AuditEvent[] }): Checked<U> {
+function followedBy<T, U>(checked: Checked<T>, make: (value: T) => { value: U; events: AuditEvent[] }): Checked<U> {
   if ('refusal' in checked) return checked
   const next = make(checked.value)
   return { value: next.value, events: [...checked.events, ...next.events] }
@@ -88,7 +88,7 @@ export async function activateTotp(caller: Caller, code: string): Promise<Checke
   })
   if ('refusal' in checked) return checked
   await endSessions(user._id, caller.sid)
-  return then(checked, () => ({ value: codes, events: [{ event: 'mfa.activated', target: targetOf(user) }] }))
+  return followedBy(checked, () => ({ value: codes, events: [{ event: 'mfa.activated', target: targetOf(user) }] }))
 }
 
 /** New recovery codes for the current password and a TOTP code; the old ones stop working in the same update. */
@@ -98,7 +98,7 @@ export async function regenerateRecoveryCodes(caller: Caller, currentPassword: s
   await proveCurrentPassword(user, currentPassword, meta)
   const { codes, hashes } = newRecoveryCodes(user._id.toHexString())
   const checked = await withCountedAttempt(user, 'totp', () => consumeFactor(user, { code }, { set: { 'mfa.recovery_codes': hashes } }))
-  return then(checked, () => ({ value: codes, events: [{ event: 'mfa.recovery_codes_renewed', target: targetOf(user) }] }))
+  return followedBy(checked, () => ({ value: codes, events: [{ event: 'mfa.recovery_codes_renewed', target: targetOf(user) }] }))
 }
 
 /**
@@ -112,7 +112,7 @@ export async function removeTotp(caller: Caller, currentPassword: string, factor
   const checked = await withCountedAttempt(user, methodOf(factor), () => consumeFactor(user, factor, { removeAll: true }))
   if ('refusal' in checked) return checked
   await keepOnlySession(user._id, caller.sid, credVersion(user), credVersion(checked.value))
-  return then(checked, (after) => ({ value: after, events: [{ event: 'mfa.removed', target: targetOf(user) }] }))
+  return followedBy(checked, (after) => ({ value: after, events: [{ event: 'mfa.removed', target: targetOf(user) }] }))
 }
 
 /** An admin's reset: every factor of the user removed, their credential version moved, every session ended. */
