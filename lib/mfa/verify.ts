@@ -4,18 +4,16 @@
 // per mfa_token (5 in 15 minutes, then 429), counted before the compare. Four database round
 // trips: the two counts, the account with its counters, the code's conditional update, then the
 // session (which also clears the account's count and spends the token).
-import { ObjectId } from 'mongodb'
+import { ObjectId, type AnyBulkWriteOperation } from 'mongodb'
 import { credVersion } from '../credentials.js'
 import { collections, type CounterDoc, type SessionDoc, type UserDoc } from '../db.js'
 import { invalidGrantField, mfaRequired, type Problem } from '../problem.js'
 import type { Outcome } from '../audit.js'
 import { createSession, type ClientMeta, type TokenPair } from '../sessions.js'
 import { accountKey, clearingAttempts, countMfaAttempts, mfaLimitReached, mfaTokenKey } from '../throttle.js'
-import type { AnyBulkWriteOperation } from 'mongodb'
 import { MFA_METHODS } from '../schemas.js'
 import { consumeFactor, methodOf, type Factor } from './factors.js'
 import { invalidMfaToken, MFA_TOKEN_TTL_SECONDS, signMfaToken, verifyMfaToken } from './token.js'
-
 
 /** Whether a login of this user needs a second step. */
 export const needsSecondFactor = (user: UserDoc): boolean => Boolean(user.mfa?.totp)
