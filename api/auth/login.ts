@@ -1,9 +1,10 @@
-import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
-import { LoginForm, LoginJson, TokenResponse } from '../../lib/schemas.js'
+import { route, readBody, parseBody, clientMeta } from '../../lib/http/index.js'
+import { LoginForm, LoginJson } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
 import { defineRoute } from '../../lib/routes.js'
+import { answerGrant, tokenPairOk } from './_grant.js'
 
 export const spec = defineRoute({
   path: '/api/auth/login',
@@ -22,7 +23,7 @@ export const spec = defineRoute({
         'finish with POST /api/auth/mfa/verify. Access tokens carry `amr` (`["pwd"]`, or `["pwd","otp"]` after a second factor) and `aal` (`aal1` / `aal2`).',
       auth: 'none',
       body: { json: LoginJson, form: LoginForm, oauthError: OAUTH.invalidRequest },
-      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      ok: tokenPairOk('A new session\'s token pair'),
       errors: [401, 403, 429],
     },
   },
@@ -34,9 +35,6 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'password')
     const input = parseBody(spec.methods.POST, body)
-    const result = await passwordGrant(input.username, input.password, clientMeta())
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    answerGrant(res, await passwordGrant(input.username, input.password, clientMeta()))
   },
 })
