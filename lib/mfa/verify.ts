@@ -8,8 +8,7 @@ import { ObjectId, type AnyBulkWriteOperation } from 'mongodb'
 import { credVersion } from '../credentials.js'
 import { collections, type CounterDoc, type SessionDoc, type UserDoc } from '../db.js'
 import { invalidGrantField, mfaRequired, type Problem } from '../problem.js'
-import type { Outcome } from '../audit.js'
-import { createSession, type ClientMeta, type TokenPair } from '../sessions.js'
+import { createSession, type ClientMeta, type GrantResult } from '../sessions.js'
 import { accountKey, clearingAttempts, countMfaAttempts, mfaLimitReached, mfaTokenKey } from '../throttle.js'
 import { MFA_METHODS } from '../schemas.js'
 import { consumeFactor, methodOf, type Factor } from './factors.js'
@@ -50,7 +49,7 @@ async function readTarget(id: ObjectId, keys: string[]): Promise<{ user?: UserDo
  * Exchanges an mfa_token and a second factor for a token pair (aal2). A bad mfa_token is thrown
  * (nothing to audit); a throttled or wrong code is returned as the refusal, with its event.
  */
-export async function verifySecondFactor(mfaToken: string, factor: Factor, meta: ClientMeta): Promise<Outcome & ({ pair: TokenPair } | { refusal: Problem })> {
+export async function verifySecondFactor(mfaToken: string, factor: Factor, meta: ClientMeta): Promise<GrantResult> {
   const claims = await verifyMfaToken(mfaToken)
   const id = new ObjectId(claims.sub)
   const keys = [accountKey('mfa', id), mfaTokenKey(claims.jti)]

@@ -1,8 +1,9 @@
 // POST /api/auth/mfa/recovery-codes: ten new recovery codes in place of the old ones.
-import { route, readInput, send, clientMeta, record, requireUser } from '../../../lib/http/index.js'
-import { MfaRenewCodes, RecoveryCodes } from '../../../lib/schemas.js'
+import { route, readInput, clientMeta, requireUser } from '../../../lib/http/index.js'
+import { MfaRenewCodes } from '../../../lib/schemas.js'
 import { regenerateRecoveryCodes } from '../../../lib/mfa/enrolment.js'
 import { defineRoute } from '../../../lib/routes.js'
+import { answerCodes, recoveryCodesOk } from './_codes.js'
 
 export const spec = defineRoute({
   path: '/api/auth/mfa/recovery-codes',
@@ -13,7 +14,7 @@ export const spec = defineRoute({
       description: 'Needs `current_password` and a current TOTP `code`. Ten new codes, shown only this once; the old ones stop working.',
       auth: 'bearer',
       body: { json: MfaRenewCodes },
-      ok: { status: 200, description: 'The new codes', schema: RecoveryCodes, headers: ['Cache-Control'] },
+      ok: recoveryCodesOk('The new codes'),
       errors: [409, 429],
     },
   },
@@ -24,9 +25,6 @@ export default route(spec, {
   POST: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const input = await readInput(req, spec.methods.POST)
-    const result = await regenerateRecoveryCodes(caller, input.current_password, input.code, { ip: clientMeta().ip })
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, { recovery_codes: result.value }, { 'Cache-Control': 'no-store' })
+    answerCodes(res, await regenerateRecoveryCodes(caller, input.current_password, input.code, { ip: clientMeta().ip }))
   },
 })

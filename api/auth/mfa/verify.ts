@@ -1,9 +1,10 @@
 // POST /api/auth/mfa/verify: the second step of a login with MFA (mfa_token and a code → token pair).
-import { route, readInput, send, clientMeta, record } from '../../../lib/http/index.js'
-import { MfaVerify, TokenResponse } from '../../../lib/schemas.js'
+import { route, readInput, clientMeta } from '../../../lib/http/index.js'
+import { MfaVerify } from '../../../lib/schemas.js'
 import { OAUTH } from '../../../lib/problem.js'
 import { verifySecondFactor } from '../../../lib/mfa/verify.js'
 import { defineRoute } from '../../../lib/routes.js'
+import { answerGrant, tokenPairOk } from '../_grant.js'
 
 export const spec = defineRoute({
   path: '/api/auth/mfa/verify',
@@ -18,7 +19,7 @@ export const spec = defineRoute({
         'Wrong codes count per account and per mfa_token (5 in 15 minutes, then 429).',
       auth: 'none',
       body: { json: MfaVerify, oauthError: OAUTH.invalidRequest },
-      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      ok: tokenPairOk('A new session\'s token pair'),
       errors: [429],
     },
   },
@@ -29,9 +30,6 @@ export const spec = defineRoute({
 export default route(spec, {
   POST: async (req, res) => {
     const { mfa_token, ...factor } = await readInput(req, spec.methods.POST)
-    const result = await verifySecondFactor(mfa_token, factor, clientMeta())
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    answerGrant(res, await verifySecondFactor(mfa_token, factor, clientMeta()))
   },
 })

@@ -1,8 +1,9 @@
 // POST /api/auth/mfa/totp/activate: the first code makes a pending TOTP enrolment active.
-import { route, readInput, send, record, requireUser } from '../../../../lib/http/index.js'
-import { MfaActivate, RecoveryCodes } from '../../../../lib/schemas.js'
+import { route, readInput, requireUser } from '../../../../lib/http/index.js'
+import { MfaActivate } from '../../../../lib/schemas.js'
 import { activateTotp } from '../../../../lib/mfa/enrolment.js'
 import { defineRoute } from '../../../../lib/routes.js'
+import { answerCodes, recoveryCodesOk } from '../_codes.js'
 
 export const spec = defineRoute({
   path: '/api/auth/mfa/totp/activate',
@@ -15,7 +16,7 @@ export const spec = defineRoute({
         'Every other session of yours ends; this one stays at `aal1` until you log in again. 409 without a pending enrolment or when TOTP is active.',
       auth: 'bearer',
       body: { json: MfaActivate },
-      ok: { status: 200, description: 'TOTP is active', schema: RecoveryCodes, headers: ['Cache-Control'] },
+      ok: recoveryCodesOk('TOTP is active'),
       errors: [409, 429],
     },
   },
@@ -27,9 +28,6 @@ export default route(spec, {
   POST: async (req, res) => {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     const input = await readInput(req, spec.methods.POST)
-    const result = await activateTotp(caller, input.code)
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, { recovery_codes: result.value }, { 'Cache-Control': 'no-store' })
+    answerCodes(res, await activateTotp(caller, input.code))
   },
 })
