@@ -23,6 +23,7 @@ export function publicUser(u: UserDoc): PublicUserJson {
     disabled: u.disabled,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
+    mfa: { totp: Boolean(u.mfa?.totp) },
   }
 }
 
@@ -110,7 +111,7 @@ export async function listUsers(query: ListQuery): Promise<{ items: PublicUserJs
   if (query.role) filter.role = query.role
   if (Object.keys(range).length > 0) filter.username = range
   const docs = await users
-    .find(filter, { projection: { password_hash: 0 } })
+    .find(filter, { projection: { password_hash: 0, 'mfa.totp.secret': 0, 'mfa.pending_totp': 0, 'mfa.recovery_codes': 0 } })
     .sort({ username: 1 })
     .limit(query.limit + 1)
     .toArray()

@@ -126,7 +126,7 @@ describe('user routes by caller', () => {
     } else if (status !== 204) {
       const answer = JSON.parse(text)
       const users = Array.isArray(answer.items) ? answer.items : [answer]
-      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'id', 'role', 'updated_at', 'username'])
+      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'id', 'mfa', 'role', 'updated_at', 'username'])
     }
     if (status === 201) expect(res.headers.get('location')).toBe(`/api/users/${JSON.parse(text).username}`)
   })
