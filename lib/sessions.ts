@@ -65,13 +65,16 @@ async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' 
  * version read together with the hash that was compared (so a change in between leaves it dead).
  * `alsoWrite` (the clearing of the account's login attempts) goes in the same update command: the
  * session is an upsert of a fresh random id, which always inserts. `assurance` is how the user
- * proved who they are (a password, or a password and a second factor).
+ * proved who they are (a password, or a password and a second factor). `claim`, when given, is a
+ * write that must succeed before the session exists (the insert that spends a single-use
+ * mfa_token): it goes first in an ordered bulk write, so its duplicate key stops the session.
  */
 export async function createSession(
   user: UserDoc,
   meta: ClientMeta,
   alsoWrite: AnyBulkWriteOperation<SessionDoc>[] = [],
   assurance: Assurance = PASSWORD_ONLY,
+  claim?: AnyBulkWriteOperation<SessionDoc>,
 ): Promise<TokenPair> {
   const { sessions } = await collections()
   const now = clockNow()
@@ -93,7 +96,10 @@ export async function createSession(
     amr: assurance.amr,
     aal: assurance.aal,
   }
-  if (alsoWrite.length > 0) {
+  if (claim) {
+    const { _id, ...fields } = session
+    await sessions.bulkWrite([claim, { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, ...alsoWrite], { ordered: true })
+  } else if (alsoWrite.length > 0) {
     const { _id, ...fields } = session
     await sessions.bulkWrite([{ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, ...alsoWrite], { ordered: false })
   } else {

@@ -43,6 +43,8 @@ export const identifierKey = (flow: Flow, identity: string) => `${flow}:id:${ide
 export const addressKey = (flow: Flow, ip: string) => `${flow}:ip:${ip}`
 /** The counter of one mfa_token (by its jti): a token has its own budget within the account's. */
 export const mfaTokenKey = (jti: string) => `mfa:tok:${jti}`
+/** The row whose insert spends one mfa_token (by its jti); it lives as long as the token. */
+export const spentMfaTokenKey = (jti: string) => `mfa:used:${jti}`
 
 /** The update pipeline that counts one: a window that has ended, or was never started, starts again at 1. */
 function countingUpdate(windowMs: number, now = clockNow()) {

@@ -19,8 +19,10 @@ export interface MfaTokenClaims {
   sub: string
   /** The credential version the password was checked under. */
   cv: number
-  /** Names this token's own attempt counter. */
+  /** Names this token's own attempt counter, and the row that spends it. */
   jti: string
+  /** When it expires (seconds since the epoch): its spent row lives as long. */
+  exp: number
 }
 
 // Its own audience as well as its own `typ`: a verifier that checks only one of them still
@@ -64,9 +66,9 @@ export async function verifyMfaToken(token: string): Promise<MfaTokenClaims> {
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: now(),
     })
-    const { sub, cv, jti } = payload
-    if (typeof sub !== 'string' || !/^[0-9a-f]{24}$/.test(sub) || typeof cv !== 'number' || typeof jti !== 'string') throw invalidMfaToken()
-    return { sub, cv, jti }
+    const { sub, cv, jti, exp } = payload
+    if (typeof sub !== 'string' || !/^[0-9a-f]{24}$/.test(sub) || typeof cv !== 'number' || typeof jti !== 'string' || typeof exp !== 'number') throw invalidMfaToken()
+    return { sub, cv, jti, exp }
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') throw invalidMfaToken('The mfa_token has expired; log in again')
     throw invalidMfaToken()

@@ -3,16 +3,26 @@
 // code) for the token pair, with amr ["pwd","otp"] and aal2. Wrong codes count per account and
 // per mfa_token (5 in 15 minutes, then 429), counted before the compare. Four database round
 // trips: the two counts, the account with its counters, the code's conditional update, then the
-// session (which also clears the account's count and spends the token).
+// session (which also clears the account's count and spends the token). The token is spent by
+// inserting a row keyed by its jti ahead of the session, in one ordered command: of two verifies
+// racing with one token (and two different good codes), the unique _id lets exactly one through.
 import { ObjectId, type AnyBulkWriteOperation } from 'mongodb'
 import { credVersion } from '../credentials.js'
 import { collections, type CounterDoc, type SessionDoc, type UserDoc } from '../db.js'
 import { invalidGrantField, mfaRequired, type Problem } from '../problem.js'
 import { createSession, type ClientMeta, type GrantResult } from '../sessions.js'
-import { accountKey, clearingAttempts, countMfaAttempts, mfaLimitReached, mfaTokenKey } from '../throttle.js'
+import { accountKey, clearingAttempts, countMfaAttempts, mfaLimitReached, mfaTokenKey, spentMfaTokenKey } from '../throttle.js'
 import { MFA_METHODS } from '../schemas.js'
 import { consumeFactor, methodOf, type Factor } from './factors.js'
 import { invalidMfaToken, MFA_TOKEN_TTL_SECONDS, signMfaToken, verifyMfaToken } from './token.js'
+
+const usedMfaToken = () => invalidMfaToken('The mfa_token was already used; log in again')
+
+/** A duplicate key from a single write or from the first write of an ordered bulk write. */
+function isDuplicateKey(err: unknown): boolean {
+  const { code, writeErrors } = (err ?? {}) as { code?: number; writeErrors?: { code?: number }[] }
+  return code === 11000 || (Array.isArray(writeErrors) && writeErrors.some((e) => e.code === 11000))
+}
 
 /** Whether a login of this user needs a second step. */
 export const needsSecondFactor = (user: UserDoc): boolean => Boolean(user.mfa?.totp)
@@ -31,7 +41,7 @@ export async function mfaChallenge(user: UserDoc): Promise<Problem> {
 }
 
 /** The account an mfa_token names and its two attempt counters, in one aggregate. */
-async function readTarget(id: ObjectId, keys: string[]): Promise<{ user?: UserDoc; counters: (CounterDoc & { spent?: boolean })[] }> {
+async function readTarget(id: ObjectId, keys: string[]): Promise<{ user?: UserDoc; counters: CounterDoc[] }> {
   const { users } = await collections()
   const rows = await users
     .aggregate<UserDoc | CounterDoc>([
@@ -54,12 +64,13 @@ export async function verifySecondFactor(mfaToken: string, factor: Factor, meta:
   const id = new ObjectId(claims.sub)
   const keys = [accountKey('mfa', id), mfaTokenKey(claims.jti)]
   await countMfaAttempts(keys)
-  const { user, counters } = await readTarget(id, keys)
+  const spentKey = spentMfaTokenKey(claims.jti)
+  const { user, counters } = await readTarget(id, [...keys, spentKey])
   // The token is bound to the credential version its password was checked under: a password
   // change, disabling or MFA removal since then ends it.
   if (!user || user.disabled || credVersion(user) !== claims.cv || !needsSecondFactor(user)) throw invalidMfaToken()
   const actor = { id: claims.sub, username: user.username }
-  if (counters.some((c) => c._id === keys[1] && c.spent)) throw invalidMfaToken('The mfa_token was already used; log in again')
+  if (counters.some((c) => c._id === spentKey)) throw usedMfaToken()
   const method = methodOf(factor)
   const blocked = mfaLimitReached(counters)
   if (blocked) return { actor, events: [{ event: 'mfa.failed', target: actor, detail: { method, reason: 'throttled' } }], refusal: blocked }
@@ -68,9 +79,16 @@ export async function verifySecondFactor(mfaToken: string, factor: Factor, meta:
     const field = method === 'totp' ? 'code' : 'recovery_code'
     return { actor, events: [{ event: 'mfa.failed', target: actor, detail: { method } }], refusal: invalidGrantField(field, 'is not correct') }
   }
-  // The session's insert clears the account's count and spends this mfa_token, in one command.
-  const spend: AnyBulkWriteOperation<SessionDoc> = { updateOne: { filter: { _id: keys[1] }, update: { $set: { spent: true } as Partial<SessionDoc> } } }
-  const pair = await createSession(after, meta, [clearingAttempts(keys[0]!), spend], { amr: ['pwd', 'otp'], aal: 'aal2' })
+  // The token is spent (a unique insert, first) in the command that starts the session and clears the account's count.
+  const spent: CounterDoc = { _id: spentKey, count: 1, expires_at: new Date(claims.exp * 1000) }
+  const spend = { insertOne: { document: spent } } as unknown as AnyBulkWriteOperation<SessionDoc>
+  let pair
+  try {
+    pair = await createSession(after, meta, [clearingAttempts(keys[0]!)], { amr: ['pwd', 'otp'], aal: 'aal2' }, spend)
+  } catch (err) {
+    if (isDuplicateKey(err)) throw usedMfaToken()
+    throw err
+  }
   const used = method === 'recovery_code' ? [{ event: 'mfa.recovery_code_used' as const, target: actor }] : []
   return { pair, actor, events: [...used, { event: 'mfa.verified', target: actor, detail: { method } }] }
 }

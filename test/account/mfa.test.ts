@@ -158,6 +158,21 @@ describe('POST /api/auth/mfa/verify refuses', () => {
     expect(old.status).toBe(400)
   })
 
+  it('an mfa_token already exchanged, even raced with two different good factors', async () => {
+    const u = await enrolledUser()
+    const token = await mfaToken(u)
+    // Two good factors at once (the next step's code and a recovery code): each passes its own
+    // check, and the token's single use must still let exactly one through.
+    const raced = await Promise.all([verify({ mfa_token: token, code: codeAt(u.secret, 30) }), verify({ mfa_token: token, recovery_code: u.recovery[0] })])
+    expect(raced.map((r) => r.status).sort()).toEqual([200, 400])
+    const refused = raced.find((r) => r.status === 400)!
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
+    // Afterwards, the spent token is refused with any factor.
+    const again = await verify({ mfa_token: token, recovery_code: u.recovery[1] })
+    expect(again.status).toBe(400)
+    expect((await again.json()).detail).toMatch(/already used/)
+  })
+
   it('wrong codes: five are answered 400, the sixth 429 with Retry-After, even with the right code', async () => {
     const u = await enrolledUser()
     const token = await mfaToken(u)
