@@ -150,7 +150,7 @@ async function assertAnotherAdmin(except: ObjectId): Promise<void> {
  * Checks a current_password like a login: the attempt counted against the account before the
  * compare, a wrong one against the address too, a right one clearing the account's count.
  */
-async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
+export async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
   if (given === undefined) {
     throw badRequest('current_password: is required to change your email or password', [
       { path: 'current_password', message: 'is required to change your email or password' },

@@ -8,13 +8,14 @@
 import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
-import { badCredentials, forbidden, type Problem } from './problem.js'
+import { badCredentials, forbidden } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
-import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
+import { createSession, type ClientMeta, type GrantResult } from './sessions.js'
 import {
   accountKey,
   addressKey,
   clearingAttempts,
+  clearLoginAttempts,
   countLoginAttempt,
   identifierKey,
   isAddressBlocked,
@@ -23,12 +24,10 @@ import {
   tooMany,
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
-import type { AuditEvent, Outcome } from './audit.js'
+import type { AuditEvent } from './audit.js'
+import { mfaChallenge, needsSecondFactor } from './mfa/verify.js'
 
 const THROTTLED = 'Too many failed attempts; try again later'
-
-/** A login's result: the token pair, or the refusal to throw; either way what to audit. */
-export type GrantResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
 
 export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<GrantResult> {
   const identity = normalizeLogin(login)
@@ -50,9 +49,15 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   // The password proved who is acting, disabled or not.
   const actor = { id: user._id.toHexString(), username: user.username }
   if (user.disabled) return { actor, events: [{ event: 'login.disabled' }], refusal: forbidden('This account is disabled') }
+  // MFA (lib/mfa/verify.ts): the password is proven, so its count ends, but the answer is an
+  // mfa_token for POST /api/auth/mfa/verify, not a token pair.
+  if (needsSecondFactor(user)) {
+    const [refusal] = await Promise.all([mfaChallenge(user), clearLoginAttempts(key)])
+    return { actor, events: [{ event: 'login.mfa_required' }], refusal }
+  }
   // The session carries the credential version read with the hash just compared.
   const rehash = needsRehash(user.password_hash) && canRehashToBcrypt(password) ? upgradeHash(user._id, user.password_hash, password) : undefined
-  const [pair, rehashed] = await Promise.all([createSession(user, meta, clearingAttempts(key)), rehash])
+  const [pair, rehashed] = await Promise.all([createSession(user, meta, [clearingAttempts(key)]), rehash])
   return { pair, actor, events: [...(rehashed ? [rehashed] : []), { event: 'login.success' }] }
 }
 

@@ -3,6 +3,7 @@
 // user-import.ts. Never returns a password hash to a caller.
 import * as v from 'valibot'
 import type { Filter, ObjectId } from 'mongodb'
+import type { AuditEvent } from './audit.js'
 import { collections, objectId, type UserDoc } from './db.js'
 import { badRequest, notFound } from './problem.js'
 import { hashPassword } from './passwords.js'
@@ -22,6 +23,7 @@ export function publicUser(u: UserDoc): PublicUserJson {
     disabled: u.disabled,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
+    mfa: { totp: Boolean(u.mfa?.totp) },
   }
 }
 
@@ -40,14 +42,17 @@ export interface NewUser {
   role: Role
 }
 
-/** Inserts a user; 409 when the username or email is taken (the unique index decides). */
-export async function createUser(input: NewUser): Promise<UserDoc> {
+/**
+ * Inserts a user; 409 when the username or email is taken (the unique index decides). Returns
+ * the user and the event to audit.
+ */
+export async function createUser(input: NewUser): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const { users } = await collections()
   if (input.password !== undefined) await refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
-  const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
-  await users.insertOne(doc)
-  return doc
+  const user = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
+  await users.insertOne(user)
+  return { user, events: [{ event: 'user.created', target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } }] }
 }
 
 export async function findUserByUsername(username: string): Promise<UserDoc | null> {
@@ -106,7 +111,7 @@ export async function listUsers(query: ListQuery): Promise<{ items: PublicUserJs
   if (query.role) filter.role = query.role
   if (Object.keys(range).length > 0) filter.username = range
   const docs = await users
-    .find(filter, { projection: { password_hash: 0 } })
+    .find(filter, { projection: { password_hash: 0, 'mfa.totp.secret': 0, 'mfa.pending_totp': 0, 'mfa.recovery_codes': 0 } })
     .sort({ username: 1 })
     .limit(query.limit + 1)
     .toArray()

@@ -1,9 +1,10 @@
-import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
-import { LoginForm, LoginJson, TokenResponse } from '../../lib/schemas.js'
+import { route, readBody, parseBody, clientMeta } from '../../lib/http/index.js'
+import { LoginForm, LoginJson } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
 import { defineRoute } from '../../lib/routes.js'
+import { answerGrant, tokenPairOk } from './_grant.js'
 
 export const spec = defineRoute({
   path: '/api/auth/login',
@@ -17,10 +18,12 @@ export const spec = defineRoute({
         'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
         'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
         'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
-        'and per client address (50 in 15 minutes).',
+        'and per client address (50 in 15 minutes). ' +
+        'An account with active TOTP gets, after a correct password, 403 `mfa_required` with an `mfa_token` and `mfa_methods` instead of tokens: ' +
+        'finish with POST /api/auth/mfa/verify. Access tokens carry `amr` (`["pwd"]`, or `["pwd","otp"]` after a second factor) and `aal` (`aal1` / `aal2`).',
       auth: 'none',
       body: { json: LoginJson, form: LoginForm, oauthError: OAUTH.invalidRequest },
-      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      ok: tokenPairOk('A new session\'s token pair'),
       errors: [401, 403, 429],
     },
   },
@@ -32,9 +35,6 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'password')
     const input = parseBody(spec.methods.POST, body)
-    const result = await passwordGrant(input.username, input.password, clientMeta())
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    answerGrant(res, await passwordGrant(input.username, input.password, clientMeta()))
   },
 })

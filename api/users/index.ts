@@ -1,11 +1,11 @@
-import { route, readInput, readQuery, send, clientMeta, recordEvent, requireAdmin, requireUser } from '../../lib/http/index.js'
+import { route, readInput, readQuery, send, clientMeta, record, requireAdmin, requireUser } from '../../lib/http/index.js'
 import { isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/schemas.js'
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
 import { countSignup } from '../../lib/throttle.js'
-import { defineRoute } from '../../lib/routes.js'
+import { adminPage, defineRoute } from '../../lib/routes.js'
 
 export const spec = defineRoute({
   path: '/api/users',
@@ -20,15 +20,7 @@ export const spec = defineRoute({
       ok: { status: 201, description: 'Created', schema: PublicUser, headers: ['Location'] },
       errors: [403, 409, 429],
     },
-    GET: {
-      tag: 'users',
-      summary: 'List users (admin)',
-      description: 'Cursor pages sorted by username.',
-      auth: 'bearer',
-      query: ListUsersQuery,
-      ok: { status: 200, description: 'One page of users', schema: UserPage },
-      errors: [400, 403],
-    },
+    GET: adminPage({ tag: 'users', summary: 'List users (admin)', description: 'Cursor pages sorted by username.' }, ListUsersQuery, { description: 'One page of users', schema: UserPage }),
   },
 })
 
@@ -43,8 +35,8 @@ export default route(spec, {
     if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
     if (!byAdmin) await countSignup(clientMeta().ip)
-    const user = await createUser(input)
-    recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
+    const { user, events } = await createUser(input)
+    record(events)
     send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
   },
   // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix

@@ -110,7 +110,7 @@ function jwtUsername(token: unknown): unknown {
   }
 }
 
-const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'id', 'role', 'updated_at', 'username'].join(',')
+const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'id', 'mfa', 'role', 'updated_at', 'username'].join(',')
 /** The contract's user shape, exactly (never a hash or an extra field). */
 function userShapeError(u: unknown): string | undefined {
   if (typeof u !== 'object' || u === null) return 'user is not an object'
