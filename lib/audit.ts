@@ -32,6 +32,11 @@ const AUDITED_EVENTS = [
   'user.enabled',
   'user.deleted',
   'user.email_changed',
+  // Email verification (lib/email-verification.ts): a link mailed (sign-up, email change, asked
+  // for), an address proven by its link, and a self-service change completed by it.
+  'email.verification_requested',
+  'email.verified',
+  'email.changed',
 ] as const
 
 // Routine events: named in the log line only.

@@ -42,6 +42,8 @@ const Env = v.object({
   SMTP_URL: v.optional(v.string()),
   MAIL_FROM: v.optional(v.string(), 'no-reply@localhost'),
   RESET_URL_BASE: v.optional(v.string()),
+  VERIFY_URL_BASE: v.optional(v.string()),
+  REQUIRE_VERIFIED_EMAIL: flag,
   DB_TIMEOUT_MS: positiveInt(3000),
   VERCEL: v.optional(v.string()),
   NODE_ENV: v.optional(v.string()),
@@ -66,6 +68,9 @@ export interface Config {
   smtpUrl?: string
   mailFrom: string
   resetUrlBase?: string
+  verifyUrlBase?: string
+  /** Logins of accounts whose email is not verified are refused (403 email_not_verified). */
+  requireVerifiedEmail: boolean
   dbTimeoutMs: number
   isDeployed: boolean
 }
@@ -140,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     resetUrlBase: e.RESET_URL_BASE,
+    verifyUrlBase: e.VERIFY_URL_BASE,
+    requireVerifiedEmail: e.REQUIRE_VERIFIED_EMAIL,
     dbTimeoutMs: e.DB_TIMEOUT_MS,
     isDeployed,
   })

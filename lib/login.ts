@@ -8,6 +8,7 @@
 import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
+import { getConfig } from './config.js'
 import { forbidden, OAUTH, Problem, PROBLEM } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
@@ -36,6 +37,13 @@ const badCredentials = () =>
 
 const THROTTLED = 'Too many failed attempts; try again later'
 
+const emailNotVerified = () =>
+  new Problem(403, 'Forbidden', {
+    type: PROBLEM.emailNotVerified,
+    detail: 'Confirm your email address first: open the link mailed to it (a completed password reset confirms it too)',
+    oauthError: OAUTH.emailNotVerified,
+  })
+
 export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<TokenPair> {
   const identity = normalizeLogin(login)
   const { user, addressFailures } = await findLoginTarget(identity, meta.ip)
@@ -63,6 +71,8 @@ export async function passwordGrant(login: string, password: string, meta: Clien
     recordEvent('login.disabled')
     throw forbidden('This account is disabled')
   }
+  // REQUIRE_VERIFIED_EMAIL: told only after a correct password, like a disabled account.
+  if (getConfig().requireVerifiedEmail && user.email_verified !== true) throw emailNotVerified()
   // The session carries the credential version read with the hash just compared.
   const pending: Promise<unknown>[] = [createSession(user, meta, clearingAttempts(key))]
   if (needsRehash(user.password_hash) && canRehashToBcrypt(password)) pending.push(upgradeHash(user._id, user.password_hash, password))

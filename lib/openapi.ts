@@ -88,6 +88,9 @@ const SCHEMAS = {
   PasswordResetConfirm: S.PasswordResetConfirm,
   AdminPasswordReset: S.AdminPasswordReset,
   PasswordResetLink: S.PasswordResetLink,
+  EmailVerifyRequest: S.EmailVerifyRequest,
+  EmailVerifyAccepted: S.EmailVerifyAccepted,
+  EmailVerify: S.EmailVerify,
   AuditEvent,
   AuditPage,
   Health,
@@ -194,7 +197,11 @@ const usernameParam: Json = { name: 'username', in: 'path', required: true, sche
 const sessionIdParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'A session id from GET /api/auth/sessions' }
 const user200: Success = { status: 200, description: 'The user', schema: 'PublicUser' }
 const deleted204: Success = { status: 204, description: 'Deleted; every session of the user has ended' }
-const selfRule = 'Changing your own email or password needs `current_password` (ASVS 2.1.5); a wrong one is a 400 and counts as a failed login.'
+const selfRule =
+  'Changing your own email or password needs `current_password` (ASVS 2.1.5); a wrong one is a 400 and counts as a failed login. ' +
+  'A new email of your own is not set at once: it waits in `pending_email`, and `email` stays as it is, until the link mailed to the new address is confirmed ' +
+  '(POST /api/auth/email/verify); the current address gets a notice. Sending your current email again withdraws a pending change. ' +
+  '501 when the deployment has no SMTP_URL or VERIFY_URL_BASE and the change needs a link.'
 
 export const ROUTES: RouteEntry[] = [
   {
@@ -208,6 +215,7 @@ export const ROUTES: RouteEntry[] = [
           'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`; ' +
           'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
           'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
+          'With REQUIRE_VERIFIED_EMAIL=true, a correct password on an account whose email is not verified gets 403 with `error: "email_not_verified"` (a wrong one stays 401 and counts). ' +
           'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
           'and per client address (50 in 15 minutes).',
         auth: 'none',
@@ -314,6 +322,40 @@ export const ROUTES: RouteEntry[] = [
     },
   },
   {
+    path: '/api/auth/email/verify-request',
+    methods: {
+      POST: {
+        tag: 'email verification',
+        summary: 'Ask for a new email verification link',
+        description:
+          'Mails a single-use link (24 hours) to the address awaiting verification: the pending address if you asked to change yours, else your email if it is not verified. ' +
+          '409 when nothing awaits verification (no mail is sent). 5 requests in 15 minutes per account (429). ' +
+          'A new email change, or a password change, kills the links issued before it. 501 where the deployment has no SMTP_URL or VERIFY_URL_BASE.',
+        auth: 'bearer',
+        body: { json: 'EmailVerifyRequest', optional: true },
+        ok: { status: 202, description: 'Accepted: a link is on its way', schema: 'EmailVerifyAccepted' },
+        errors: [409, 429, 501],
+      },
+    },
+  },
+  {
+    path: '/api/auth/email/verify',
+    methods: {
+      POST: {
+        tag: 'email verification',
+        summary: 'Confirm an email address with a verification token',
+        description:
+          'The token from the link (`VERIFY_URL_BASE?token=`); the page there must POST it: only a POST consumes a token, so mail scanners that open links change nothing. ' +
+          'Marks the address verified, or makes a pending address the account\'s email. The token works once; an invalid, expired, used or superseded one is a 400 naming `token`. ' +
+          '409 when the pending address was taken by another account meanwhile.',
+        auth: 'none',
+        body: { json: 'EmailVerify' },
+        ok: { status: 204, description: 'The address is verified' },
+        errors: [409],
+      },
+    },
+  },
+  {
     path: '/api/users',
     shortPaths: ['/users', '/users/'],
     methods: {
@@ -321,11 +363,13 @@ export const ROUTES: RouteEntry[] = [
         tag: 'users',
         summary: 'Create a user',
         description:
-          'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After).',
+          'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After), ' +
+          'and a verification link is mailed to the new address at once (501 where the deployment has no SMTP_URL or VERIFY_URL_BASE). ' +
+          'Only an admin may send `email_verified` (default false).',
         auth: 'bearer-or-anonymous',
         body: { json: 'CreateUser' },
         ok: { status: 201, description: 'Created', schema: 'PublicUser', headers: ['Location'] },
-        errors: [403, 409, 429],
+        errors: [403, 409, 429, 501],
       },
       GET: {
         tag: 'users',
@@ -350,7 +394,7 @@ export const ROUTES: RouteEntry[] = [
         auth: 'bearer',
         body: { json: 'PatchMe' },
         ok: { ...user200, description: 'The changed user' },
-        errors: [409, 429],
+        errors: [409, 429, 501],
       },
       DELETE: {
         tag: 'users',
@@ -377,20 +421,20 @@ export const ROUTES: RouteEntry[] = [
       PUT: {
         tag: 'users',
         summary: 'Replace email and password (admin, or yourself)',
-        description: `The FastAPI project's full update. An admin may also send \`role\` and \`disabled\`. ${selfRule}`,
+        description: `The FastAPI project's full update. An admin may also send \`role\`, \`disabled\` and \`email_verified\`; an email an admin sets for another user is set at once, unverified unless \`email_verified\` says otherwise. ${selfRule}`,
         auth: 'bearer',
         body: { json: 'PutUser' },
         ok: { ...user200, description: 'The changed user' },
-        errors: [403, 404, 409, 429],
+        errors: [403, 404, 409, 429, 501],
       },
       PATCH: {
         tag: 'users',
         summary: 'Change some fields (admin, or yourself)',
-        description: `Only an admin may change \`role\` or \`disabled\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${selfRule}`,
+        description: `Only an admin may change \`role\`, \`disabled\` or \`email_verified\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${selfRule}`,
         auth: 'bearer',
         body: { json: 'PatchUser' },
         ok: { ...user200, description: 'The changed user' },
-        errors: [403, 404, 409, 429],
+        errors: [403, 404, 409, 429, 501],
       },
       DELETE: {
         tag: 'users',
@@ -676,6 +720,7 @@ function buildDocument(): Json {
       { name: 'users', description: 'Accounts and roles' },
       { name: 'sessions', description: 'Live sessions (refresh-token families)' },
       { name: 'password reset', description: 'Forgotten passwords' },
+      { name: 'email verification', description: 'Proving an email address, and changing it' },
       { name: 'audit', description: 'Who did what, kept 90 days' },
       { name: 'service', description: 'Health, keys and this documentation' },
     ],

@@ -20,6 +20,7 @@ export const PROBLEM = {
   unsupportedMediaType: 'urn:problem:unsupported-media-type',
   tooManyRequests: 'urn:problem:too-many-requests',
   notImplemented: 'urn:problem:not-implemented',
+  emailNotVerified: 'urn:problem:email-not-verified',
   unavailable: 'urn:problem:service-unavailable',
   internal: 'urn:problem:internal',
 } as const
@@ -31,6 +32,9 @@ export const OAUTH = {
   unsupportedGrantType: 'unsupported_grant_type',
   invalidToken: 'invalid_token',
   insufficientScope: 'insufficient_scope',
+  // An extension code of this service: a correct password on an account whose email is not yet
+  // verified, while REQUIRE_VERIFIED_EMAIL=true.
+  emailNotVerified: 'email_not_verified',
 } as const
 
 export interface FieldError {

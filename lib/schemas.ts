@@ -104,7 +104,19 @@ export const TokenResponse = v.object({
 
 // --- users ------------------------------------------------------------------------------
 
-export const CreateUser = strict({ username: Username, email: Email, password: NewPassword, role: v.optional(RoleSchema, 'user') })
+/** Admins only: whether the address is known to be the user's (no link is mailed then). */
+const EmailVerified = v.pipe(
+  v.boolean('must be true or false'),
+  v.description('Admins only. Whether the email address is verified; when an admin sets a new email, false unless given.'),
+)
+
+export const CreateUser = strict({
+  username: Username,
+  email: Email,
+  password: NewPassword,
+  role: v.optional(RoleSchema, 'user'),
+  email_verified: v.optional(EmailVerified),
+})
 
 // --- a new password under either name ---------------------------------------------------------
 // The user routes call a new password `password` (as the FastAPI project did), the reset
@@ -156,6 +168,7 @@ const putUserEntries = {
   current_password: v.optional(GivenPassword),
   role: v.optional(RoleSchema),
   disabled: v.optional(v.boolean('must be true or false')),
+  email_verified: v.optional(EmailVerified),
 }
 
 /** PUT /users/{username}: the FastAPI project's body; admins may add role and disabled. */
@@ -200,6 +213,11 @@ export const PublicUser = v.object({
   email: v.string(),
   role: RoleSchema,
   disabled: v.boolean(),
+  email_verified: v.pipe(v.boolean(), v.description('Whether `email` was proven: a verification link, a completed password reset, or an admin')),
+  pending_email: v.pipe(
+    v.nullable(v.string()),
+    v.description("A new address the user asked for: `email` stays the account's until a link mailed to this one is confirmed"),
+  ),
   created_at: v.pipe(v.string(), v.isoTimestamp()),
   updated_at: v.pipe(v.string(), v.isoTimestamp()),
 })
@@ -225,11 +243,11 @@ export const PasswordResetRequest = v.pipe(
 
 // 32 random bytes in base64url are 43 characters; the bound only keeps junk small. A malformed
 // token is answered like an unknown one, with errors[] naming `token`.
-const ResetToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
+const LinkToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
 
 /** POST /api/auth/password-reset/confirm */
 export const PasswordResetConfirm = v.pipe(
-  strict({ token: ResetToken, ...newPasswordEntries }),
+  strict({ token: LinkToken, ...newPasswordEntries }),
   aliasNotes('new_password', true),
   oneNewPassword('new_password', true),
 )
@@ -247,3 +265,14 @@ export const PasswordResetLink = v.object({
 })
 
 export type PasswordResetRequestInput = v.InferOutput<typeof PasswordResetRequest>
+
+// --- email verification (lib/email-verification.ts; api/auth/email/*) ------------------------
+
+/** POST /api/auth/email/verify-request takes no fields (an empty body or `{}`). */
+export const EmailVerifyRequest = strict({})
+
+/** POST /api/auth/email/verify: the token from the link (junk is answered like an unknown token). */
+export const EmailVerify = strict({ token: LinkToken })
+
+/** 202 answer of POST /api/auth/email/verify-request: the shape of the reset request's. */
+export const EmailVerifyAccepted = PasswordResetAccepted

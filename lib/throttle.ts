@@ -29,9 +29,11 @@ export const LIMITS = {
   reset: { account: 5, address: 50, windowMs: 15 * MINUTE_MS },
   /** sign-ups (ALLOW_SIGNUP=true) per address, per hour */
   signup: { address: 10, windowMs: 60 * MINUTE_MS },
+  /** verification links asked for per account (POST /api/auth/email/verify-request), per 15 minutes */
+  verify: { account: 5, windowMs: 15 * MINUTE_MS },
 } as const
 
-type Flow = 'login' | 'reset' | 'signup'
+type Flow = 'login' | 'reset' | 'signup' | 'verify'
 
 /** The counter of an account, by id: every spelling of the account lands here. */
 export const accountKey = (flow: Flow, id: ObjectId) => `${flow}:acct:${id.toHexString()}`
@@ -143,4 +145,11 @@ export async function countSignup(ip: string): Promise<void> {
   const { counters } = await collections()
   const perAddress = await countIn(counters, addressKey('signup', ip), LIMITS.signup.windowMs)
   if (perAddress.count > LIMITS.signup.address) throw tooMany([perAddress], 'Too many sign-ups from this address; try again later')
+}
+
+/** Counts a request for a verification link against the account; 429 past 5 in 15 minutes. */
+export async function countVerifyRequest(userId: ObjectId): Promise<void> {
+  const { counters } = await collections()
+  const perAccount = await countIn(counters, accountKey('verify', userId), LIMITS.verify.windowMs)
+  if (perAccount.count > LIMITS.verify.account) throw tooMany([perAccount], 'Too many verification links asked for; try again later')
 }

@@ -5,7 +5,7 @@
 // disabling) move the user's credential version and end the affected sessions at once. Never
 // returns a password hash to a caller.
 import { ObjectId, type Filter } from 'mongodb'
-import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
+import { credVersion, versionIs } from './credentials.js'
 import { collections, type UserDoc } from './db.js'
 import { badRequest, conflict, forbidden, notFound, PROBLEM, unauthorized } from './problem.js'
 import { hashPassword, verifyPassword } from './passwords.js'
@@ -25,6 +25,7 @@ import { withLock } from './lock.js'
 import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
 import type { AuditEvent, EventName } from './audit.js'
+import { assertEmailFree, mailEmailChange, movesEmail, planEmailChange } from './email-verification.js'
 
 export interface PublicUserJson {
   id: string
@@ -32,6 +33,8 @@ export interface PublicUserJson {
   email: string
   role: Role
   disabled: boolean
+  email_verified: boolean
+  pending_email: string | null
   created_at: string
   updated_at: string
 }
@@ -44,6 +47,9 @@ export function publicUser(u: UserDoc): PublicUserJson {
     email: u.email,
     role: u.role,
     disabled: u.disabled,
+    // Absent on users stored before verification existed: unverified, nothing pending.
+    email_verified: u.email_verified === true,
+    pending_email: u.pending_email ?? null,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
   }
@@ -61,6 +67,8 @@ export interface NewUser {
   /** An existing bcrypt hash (seed imports); used instead of `password`. */
   passwordHash?: string
   role: Role
+  /** Set by admins, the seed and the first admin of `npm run dev`; default false. */
+  emailVerified?: boolean
 }
 
 /** Inserts a user; 409 when the username or email is taken (the unique index decides). */
@@ -68,7 +76,7 @@ export async function createUser(input: NewUser): Promise<UserDoc> {
   const { users } = await collections()
   if (input.password !== undefined) await refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
-  const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
+  const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role, emailVerified: input.emailVerified })
   await users.insertOne(doc)
   return doc
 }
@@ -147,10 +155,13 @@ export interface UserChange {
   current_password?: string
   role?: Role
   disabled?: boolean
+  email_verified?: boolean
 }
 
 export interface ChangeMeta {
   ip: string
+  /** Where verification links point; asked only when a user changes their own address (may throw 501). */
+  verifyLinkBase: () => string
 }
 
 /**
@@ -160,19 +171,22 @@ export interface ChangeMeta {
  */
 export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const self = caller.user._id.equals(target._id)
-  if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined)) {
-    throw forbidden('Only an admin may change role or disabled')
+  if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined || change.email_verified !== undefined)) {
+    throw forbidden('Only an admin may change role, disabled or email_verified')
   }
-  const proves = self && ((change.email !== undefined && change.email !== target.email) || change.password !== undefined)
+  const newOwnEmail = self && change.email !== undefined && change.email !== target.email
+  const linkBase = newOwnEmail ? meta.verifyLinkBase() : undefined
+  const proves = newOwnEmail || (self && change.password !== undefined)
   if (proves) await proveCurrentPassword(target, change.current_password, meta)
+  if (newOwnEmail) await assertEmailFree(change.email!)
   if (change.password !== undefined) await refusePolicy(change.password, { username: target.username, email: change.email ?? target.email })
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password)
 
   const { user, set, before } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: new Date() }
-      if (change.email !== undefined && change.email !== current.email) set.email = change.email
+      // A user's own new address waits for its link (email-verification.ts); an admin's is set.
+      const set: Partial<UserDoc> = { updated_at: new Date(), ...planEmailChange(current, change, self) }
       if (passwordHash !== undefined) set.password_hash = passwordHash
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.disabled !== undefined && change.disabled !== current.disabled) set.disabled = change.disabled
@@ -191,11 +205,13 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
 
   const names: EventName[] = []
   if (set.email !== undefined) names.push('user.email_changed')
+  if (set.email_verified === true) names.push('email.verified')
   if (set.password_hash !== undefined) names.push('password.changed')
   if (set.role !== undefined) names.push('role.changed')
   if (set.disabled !== undefined) names.push(set.disabled ? 'user.disabled' : 'user.enabled')
   const acted = { id: user._id.toHexString(), username: user.username }
-  return { user, events: names.map((event) => ({ event, target: acted })) }
+  const mailed = set.pending_email && linkBase ? await mailEmailChange(user, linkBase) : []
+  return { user, events: [...names.map((event) => ({ event, target: acted })), ...mailed] }
 }
 
 /**
@@ -244,7 +260,10 @@ async function writeChange(
     const moves = set.password_hash !== undefined || set.role !== undefined || set.disabled === true
     const filter: Filter<UserDoc> = { _id: current._id }
     if (options.expectVersion !== undefined) filter.cred_version = versionIs(options.expectVersion)
-    const user = await users.findOneAndUpdate(filter, moves ? { $set: set, ...NEXT_VERSION } : { $set: set }, { returnDocument: 'after' })
+    // A new address (or pending one) moves the email version: verification links issued before die.
+    const inc = { ...(moves && { cred_version: 1 }), ...(movesEmail(set) && { email_version: 1 }) }
+    const update = Object.keys(inc).length > 0 ? { $set: set, $inc: inc } : { $set: set }
+    const user = await users.findOneAndUpdate(filter, update, { returnDocument: 'after' })
     if (user) return { user, set, before: current }
     // The password proven for this request was changed meanwhile: the session it came from has ended.
     if (options.expectVersion !== undefined) throw unauthorized('The session has ended')
@@ -289,7 +308,10 @@ async function proveCurrentPassword(user: UserDoc, given: string | undefined, me
  * The document createUser stores, for a password already hashed (batch inserts). An import may
  * keep the `_id` the user had in the system it comes from.
  */
-export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = new Date()): UserDoc {
+export function newUserDoc(
+  input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId; emailVerified?: boolean },
+  now = new Date(),
+): UserDoc {
   return {
     _id: input.id ?? new ObjectId(),
     username: input.username,
@@ -297,6 +319,7 @@ export function newUserDoc(input: { username: string; email: string; passwordHas
     password_hash: input.passwordHash,
     role: input.role,
     disabled: false,
+    email_verified: input.emailVerified ?? false,
     created_at: now,
     updated_at: now,
     cred_version: 0,

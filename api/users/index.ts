@@ -1,14 +1,16 @@
-import { route, readJson, parse, queryOf, send, currentRequest, recordEvent } from '../../lib/http.js'
+import { route, readJson, parse, queryOf, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
 import { requireAdmin, requireUser, isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery } from '../../lib/schemas.js'
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
 import { countSignup } from '../../lib/throttle.js'
+import { mailSignupLink, verificationLinkBase } from '../../lib/email-verification.js'
 
 export default route(
   {
-    // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user.
+    // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user, whose address
+    // gets a verification link at once (501 when deployed without mail or VERIFY_URL_BASE).
     POST: async (req, res) => {
       const open = getConfig().allowSignup
       const caller = open && !req.headers.authorization ? undefined : await requireUser(req)
@@ -16,10 +18,13 @@ export default route(
       const input = parse(CreateUser, await readJson(req))
       const byAdmin = caller !== undefined && isAdmin(caller)
       if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
+      if (!byAdmin && input.email_verified !== undefined) throw forbidden('Only an admin may set email_verified')
+      const linkBase = byAdmin ? undefined : verificationLinkBase(req)
       // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
       if (!byAdmin) await countSignup(currentRequest()!.ip)
-      const user = await createUser(input)
+      const user = await createUser({ ...input, emailVerified: input.email_verified })
       recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
+      if (linkBase) recordEvents(await mailSignupLink(user, linkBase))
       send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
     },
     // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix

@@ -1,4 +1,5 @@
 import { route, readJson, parse, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
+import { verificationLinkBase } from '../../lib/email-verification.js'
 import { requireUser } from '../../lib/auth.js'
 import { PatchMe } from '../../lib/schemas.js'
 import { deleteUser, publicUser, updateUser } from '../../lib/users.js'
@@ -13,7 +14,7 @@ export default route(
     PATCH: async (req, res) => {
       const caller = await requireUser(req)
       const change = parse(PatchMe, await readJson(req))
-      const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip })
+      const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
       recordEvents(events)
       send(res, 200, publicUser(user))
     },

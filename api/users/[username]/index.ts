@@ -1,4 +1,5 @@
 import { route, readJson, parse, param, send, currentRequest, recordEvent, recordEvents, type Handler, type Request } from '../../../lib/http.js'
+import { verificationLinkBase } from '../../../lib/email-verification.js'
 import { requireUser, authorizeSelfOrAdmin } from '../../../lib/auth.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
@@ -13,7 +14,7 @@ const change =
     const caller = await requireUser(req)
     authorizeSelfOrAdmin(caller, target(req))
     const input = parse(schema, await readJson(req))
-    const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip })
+    const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
     recordEvents(events)
     send(res, 200, publicUser(user))
   }
