@@ -1,15 +1,22 @@
 // Every user route against every kind of caller, in one table: the contract's RBAC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
+import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 
 let svc: Service
+let box: Mailbox
 let adminToken: string
 const bodies: string[] = []
 
+// A user's own email change mails a verification link: deployed, only with mail configured.
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  box = await startMailbox()
+  ;({ svc, adminToken } = await startWithAdmin(mailSettings(box)))
 })
-afterAll(() => svc?.stop())
+afterAll(async () => {
+  await svc?.stop()
+  await box?.close()
+})
 
 type Caller = 'anonymous' | 'user' | 'admin' | 'disabled'
 interface Ctx {
@@ -101,7 +108,7 @@ describe('user routes by caller', () => {
     } else if (status !== 204) {
       const json = JSON.parse(text)
       const users = Array.isArray(json.items) ? json.items : [json]
-      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'id', 'role', 'updated_at', 'username'])
+      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'email_verified', 'id', 'pending_email', 'role', 'updated_at', 'username'])
     }
     if (status === 201) expect(res.headers.get('location')).toBe(`/api/users/${JSON.parse(text).username}`)
   })
