@@ -6,6 +6,7 @@ import type { Filter } from 'mongodb'
 import { collections, type AuditDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { badRequest } from './problem.js'
+import { now } from './clock.js'
 
 const RETENTION_MS = 90 * 24 * 3600 * 1000
 
@@ -70,7 +71,7 @@ export interface AuditContext {
 export async function writeAudit(ctx: AuditContext): Promise<void> {
   const events = ctx.events.filter((e) => AUDITED.has(e.event))
   if (events.length === 0) return
-  const at = new Date()
+  const at = now()
   const docs: AuditDoc[] = events.map((e) => ({
     event: e.event,
     at,

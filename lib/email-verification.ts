@@ -13,6 +13,7 @@ import type { AuditEvent } from './audit.js'
 import { getConfig } from './config.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, type UserDoc } from './db.js'
+import { now } from './clock.js'
 import { hashLinkToken, linkBase, linkWithToken, newLinkToken } from './links.js'
 import { assertMailConfigured, sendMail } from './mail.js'
 import { emailChangeNotice, verifyMail } from './mail/messages.js'
@@ -45,7 +46,7 @@ type Reason = 'signup' | 'email_change' | 'requested'
 async function mailLink(user: UserDoc, address: string, base: string, reason: Reason): Promise<AuditEvent> {
   const { verifications } = await collections()
   const { token, hash } = newLinkToken()
-  const now = new Date()
+  const at = now()
   const change = address !== user.email
   await verifications.insertOne({
     _id: hash,
@@ -54,8 +55,8 @@ async function mailLink(user: UserDoc, address: string, base: string, reason: Re
     change,
     email_version: emailVersion(user),
     cred_version: credVersion(user),
-    expires_at: new Date(now.getTime() + VERIFY_TTL_MS),
-    created_at: now,
+    expires_at: new Date(at.getTime() + VERIFY_TTL_MS),
+    created_at: at,
   })
   waitUntil(sendMail({ to: address, ...verifyMail(user.username, linkWithToken(base, token), change) }))
   return { event: 'email.verification_requested', target: target(user), detail: { reason } }
@@ -141,17 +142,17 @@ const invalidToken = () =>
  */
 export async function confirmVerification(token: string): Promise<{ actor: { id: string; username: string }; events: AuditEvent[] }> {
   const { verifications, users } = await collections()
-  const link = await verifications.findOneAndDelete({ _id: hashLinkToken(token), expires_at: { $gt: new Date() } })
+  const link = await verifications.findOneAndDelete({ _id: hashLinkToken(token), expires_at: { $gt: now() } })
   if (!link) throw invalidToken()
   const current = { _id: link.user_id, disabled: false, cred_version: versionIs(link.cred_version), email_version: versionIs(link.email_version) }
-  const now = new Date()
+  const at = now()
   const user = link.change
     ? await users.findOneAndUpdate(
         { ...current, pending_email: link.email },
-        { $set: { email: link.email, email_verified: true, pending_email: null, updated_at: now }, $inc: { email_version: 1 } },
+        { $set: { email: link.email, email_verified: true, pending_email: null, updated_at: at }, $inc: { email_version: 1 } },
         { returnDocument: 'after' },
       )
-    : await users.findOneAndUpdate({ ...current, email: link.email }, { $set: { email_verified: true, updated_at: now } }, { returnDocument: 'after' })
+    : await users.findOneAndUpdate({ ...current, email: link.email }, { $set: { email_verified: true, updated_at: at } }, { returnDocument: 'after' })
   if (!user) throw invalidToken()
   const events: AuditEvent[] = [{ event: 'email.verified', detail: { via: 'link' } }]
   if (link.change) events.push({ event: 'email.changed' })

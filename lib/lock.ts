@@ -1,6 +1,7 @@
 // A short-lived exclusive lock in MongoDB, for the few rules that span documents (the last
 // enabled admin) on deployments without multi-document transactions. The lock is a document
 // with a unique _id: inserting it is the atomic acquire; it expires so a crash cannot wedge it.
+import { now as clockNow } from './clock.js'
 import { collections } from './db.js'
 import { Problem, PROBLEM } from './problem.js'
 
@@ -10,7 +11,7 @@ export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T
   const id = `lock:${name}`
   const deadline = Date.now() + 5000
   for (let attempt = 0; ; attempt++) {
-    const now = new Date()
+    const now = clockNow()
     // A lock left by a crashed instance expires after 10 s.
     await counters.deleteOne({ _id: id, expires_at: { $lte: now } })
     try {

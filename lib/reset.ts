@@ -22,6 +22,7 @@ import { badRequest, conflict } from './problem.js'
 import { endSessions } from './sessions.js'
 import { accountKey, assertResetLimits, clearLoginAttempts, countResetAccount, countResetAddress, identifierKey } from './throttle.js'
 import { findUserForLogin, normalizeLogin } from './users.js'
+import { now } from './clock.js'
 
 // OWASP Forgot Password cheat sheet: short-lived, single-use.
 export const RESET_TTL_MS = 30 * 60 * 1000
@@ -70,7 +71,7 @@ export async function requestReset(who: { email?: string; username?: string }, m
   const eligible = user && !user.disabled ? user : undefined
   const { resets } = await collections()
   const { token, hash } = newLinkToken()
-  await resets.insertOne(resetDoc(hash, eligible ?? { _id: new ObjectId(), email: identity, cred_version: 0 }, new Date()))
+  await resets.insertOne(resetDoc(hash, eligible ?? { _id: new ObjectId(), email: identity, cred_version: 0 }, now()))
   if (!eligible) return []
 
   const link = linkWithToken(meta.linkBase, token)
@@ -88,7 +89,7 @@ export async function issueResetLink(user: UserDoc, linkBase: string): Promise<{
   if (user.disabled) throw conflict('The account is disabled; enable it before issuing a reset link')
   const { resets } = await collections()
   const { token, hash } = newLinkToken()
-  const doc = resetDoc(hash, user, new Date())
+  const doc = resetDoc(hash, user, now())
   await resets.insertOne(doc)
   return {
     link: { reset_url: linkWithToken(linkBase, token), expires_at: doc.expires_at.toISOString() },
@@ -111,7 +112,7 @@ const invalidToken = () =>
 export async function confirmReset(token: string, newPassword: string): Promise<{ actor: { id: string; username: string }; events: AuditEvent[] }> {
   const { resets, users } = await collections()
   const hash = hashLinkToken(token)
-  const pending = await resets.findOne({ _id: hash, expires_at: { $gt: new Date() } })
+  const pending = await resets.findOne({ _id: hash, expires_at: { $gt: now() } })
   // A deleted or disabled account cannot be taken back through an old link, nor one whose email
   // or password changed since the link was issued (it may have gone to a mailbox given up).
   const user = pending ? await users.findOne({ _id: pending.user_id }) : null
@@ -122,12 +123,12 @@ export async function confirmReset(token: string, newPassword: string): Promise<
   // Hashed before consuming, so the token is gone only once the new hash is ready to store.
   const passwordHash = await hashPassword(newPassword)
 
-  const consumed = await resets.findOneAndDelete({ _id: hash, expires_at: { $gt: new Date() } })
+  const consumed = await resets.findOneAndDelete({ _id: hash, expires_at: { $gt: now() } })
   if (!consumed) throw invalidToken()
   const updated = await users.findOneAndUpdate(
     { _id: user._id, email: consumed.email, disabled: false, cred_version: versionIs(consumed.cred_version) },
     // The mailbox the link went to is the account's email, now proven: it is verified too.
-    { $set: { password_hash: passwordHash, email_verified: true, updated_at: new Date() }, ...NEXT_VERSION },
+    { $set: { password_hash: passwordHash, email_verified: true, updated_at: now() }, ...NEXT_VERSION },
     { returnDocument: 'after' },
   )
   if (!updated) throw invalidToken()

@@ -16,6 +16,7 @@ import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type 
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
+import { now as clockNow } from './clock.js'
 
 export interface TokenPair {
   access_token: string
@@ -64,7 +65,7 @@ async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' 
  */
 export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?: AnyBulkWriteOperation<SessionDoc>): Promise<TokenPair> {
   const { sessions } = await collections()
-  const now = new Date()
+  const now = clockNow()
   const sid = randomBytes(16).toString('base64url')
   const refresh = newRefreshToken(sid)
   const session: SessionDoc = {
@@ -101,7 +102,7 @@ export async function rotateRefreshToken(token: string, meta: ClientMeta, onReus
   const sid = token.split('.')[0] ?? ''
   if (!/^[A-Za-z0-9_-]{22}$/.test(sid)) throw invalidGrant('The refresh token is not valid')
   const { sessions } = await collections()
-  const now = new Date()
+  const now = clockNow()
   const hash = hashToken(token)
   const next = newRefreshToken(sid)
   const touch = { last_used_at: now, user_agent: meta.userAgent.slice(0, 200), ip: meta.ip }
@@ -173,7 +174,7 @@ const lookupSession = coalesce<string, CallerRow, DbMetrics | undefined>(
       const reply = await (await getDb()).command({
         aggregate: 'sessions',
         pipeline: [
-          { $match: { _id: sids.length === 1 ? sids[0] : { $in: sids }, expires_at: { $gt: new Date() } } },
+          { $match: { _id: sids.length === 1 ? sids[0] : { $in: sids }, expires_at: { $gt: clockNow() } } },
           { $lookup: { from: 'users', localField: 'user_id', foreignField: '_id', as: 'user' } },
           { $project: { user_id: 1, user: 1, cred_version: 1 } },
         ],
@@ -260,7 +261,7 @@ export function truncateIp(ip: string): string {
 export async function listSessions(user: Pick<UserDoc, '_id' | 'cred_version'>, currentSid?: string): Promise<SessionView[]> {
   const { sessions } = await collections()
   const docs = await sessions
-    .find({ user_id: user._id, expires_at: { $gt: new Date() }, cred_version: versionIs(credVersion(user)) }, { projection: { refresh_hash: 0, recent: 0 } })
+    .find({ user_id: user._id, expires_at: { $gt: clockNow() }, cred_version: versionIs(credVersion(user)) }, { projection: { refresh_hash: 0, recent: 0 } })
     .sort({ created_at: -1 })
     .limit(200)
     .toArray()

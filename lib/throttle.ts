@@ -19,6 +19,7 @@
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM } from './problem.js'
+import { now as clockNow, nowMs } from './clock.js'
 
 const MINUTE_MS = 60 * 1000
 
@@ -46,7 +47,7 @@ export const addressKey = (flow: Flow, ip: string) => `${flow}:ip:${ip}`
  * an update pipeline): a window that has ended, or was never started, starts again at 1.
  */
 async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: number): Promise<CounterDoc> {
-  const now = new Date()
+  const now = clockNow()
   const live = { $gt: ['$expires_at', now] }
   const doc = await coll.findOneAndUpdate(
     { _id: id },
@@ -66,7 +67,7 @@ async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: numbe
 /** 429 with Retry-After until the latest of the given windows ends (RFC 6585 4). */
 export function tooMany(counters: CounterDoc[], detail: string): Problem {
   const until = Math.max(...counters.map((c) => c.expires_at.getTime()))
-  const retryAfter = Math.max(1, Math.ceil((until - Date.now()) / 1000))
+  const retryAfter = Math.max(1, Math.ceil((until - nowMs()) / 1000))
   return new Problem(429, 'Too many requests', {
     type: PROBLEM.tooManyRequests,
     detail,
@@ -87,7 +88,7 @@ export const isLoginBlocked = (attempt: CounterDoc) => attempt.count > LIMITS.lo
 
 /** Whether an address's failures (read before the compare) have reached its limit. */
 export const isAddressBlocked = (failures: CounterDoc | undefined): failures is CounterDoc =>
-  failures !== undefined && failures.expires_at > new Date() && failures.count >= LIMITS.login.address
+  failures !== undefined && failures.expires_at > clockNow() && failures.count >= LIMITS.login.address
 
 export async function readAddressFailures(ip: string): Promise<CounterDoc | undefined> {
   const { counters } = await collections()

@@ -3,6 +3,7 @@
 // audience and token type, requires exp/sub/sid, and never fetches a key named by a token.
 import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, jwtVerify, decodeProtectedHeader, exportJWK, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose'
+import { now, nowMs } from './clock.js'
 import { getConfig, type Config } from './config.js'
 import { unauthorized } from './problem.js'
 import type { Role } from './schemas.js'
@@ -89,23 +90,24 @@ export async function signAccessToken(claims: AccessClaims): Promise<{ token: st
   const config = getConfig()
   const [key] = await signingKeys()
   if (!key) throw new Error('no signing key configured')
+  const issuedAt = Math.floor(nowMs() / 1000)
   const token = await new SignJWT({ preferred_username: claims.preferred_username, role: claims.role, sid: claims.sid })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYPE })
     .setIssuer(config.jwtIssuer)
     .setAudience(config.jwtAudience)
     .setSubject(claims.sub)
     .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime(`${config.accessTtlSeconds}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + config.accessTtlSeconds)
     .sign(key.sign)
   return { token, expiresIn: config.accessTtlSeconds }
 }
 
 /** True while a remembered token is inside its `nbf`..`exp` window (jose's comparison, same tolerance). */
 function isCurrent(claims: JWTPayload): boolean {
-  const now = Math.floor(Date.now() / 1000)
-  if (claims.nbf !== undefined && claims.nbf > now + CLOCK_SKEW_SECONDS) return false
-  return claims.exp !== undefined && claims.exp > now - CLOCK_SKEW_SECONDS
+  const seconds = Math.floor(nowMs() / 1000)
+  if (claims.nbf !== undefined && claims.nbf > seconds + CLOCK_SKEW_SECONDS) return false
+  return claims.exp !== undefined && claims.exp > seconds - CLOCK_SKEW_SECONDS
 }
 
 /** The verified claims of an access token, or a 401 Problem. */
@@ -142,6 +144,7 @@ async function checkAccessToken(token: string, all: SigningKey[]): Promise<Verif
       typ: TOKEN_TYPE,
       requiredClaims: ['exp', 'iat', 'sub', 'sid'],
       clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: now(),
     })
     const { sub, sid, role, preferred_username } = payload
     if (typeof sub !== 'string' || typeof sid !== 'string' || (role !== 'admin' && role !== 'user') || typeof preferred_username !== 'string') {

@@ -26,6 +26,7 @@ import { normalizeUsername, type Role } from './schemas.js'
 import { isAdmin } from './auth.js'
 import type { AuditEvent, EventName } from './audit.js'
 import { assertEmailFree, mailEmailChange, movesEmail, planEmailChange } from './email-verification.js'
+import { now as clockNow } from './clock.js'
 
 export interface PublicUserJson {
   id: string
@@ -186,7 +187,7 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
     target,
     (current) => {
       // A user's own new address waits for its link (email-verification.ts); an admin's is set.
-      const set: Partial<UserDoc> = { updated_at: new Date(), ...planEmailChange(current, change, self) }
+      const set: Partial<UserDoc> = { updated_at: clockNow(), ...planEmailChange(current, change, self) }
       if (passwordHash !== undefined) set.password_hash = passwordHash
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.disabled !== undefined && change.disabled !== current.disabled) set.disabled = change.disabled
@@ -310,7 +311,7 @@ async function proveCurrentPassword(user: UserDoc, given: string | undefined, me
  */
 export function newUserDoc(
   input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId; emailVerified?: boolean },
-  now = new Date(),
+  now = clockNow(),
 ): UserDoc {
   return {
     _id: input.id ?? new ObjectId(),
@@ -342,7 +343,7 @@ export async function applyImportChange(target: UserDoc, change: ImportChange): 
   const { user, set } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: new Date() }
+      const set: Partial<UserDoc> = { updated_at: clockNow() }
       if (change.email !== undefined && change.email !== current.email) set.email = change.email
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.passwordHash !== undefined && change.passwordHash !== current.password_hash) set.password_hash = change.passwordHash

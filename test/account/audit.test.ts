@@ -9,9 +9,8 @@ import { ADMIN, login, newUser, startWithAdmin, type Service, type Tokens } from
 let svc: Service
 let adminToken: string
 
-// No reuse grace, so a replayed refresh token is treated as stolen at once.
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin({ REFRESH_REUSE_INTERVAL: '0' }))
+  ;({ svc, adminToken } = await startWithAdmin())
 })
 afterAll(() => svc?.stop())
 
@@ -45,12 +44,12 @@ describe('GET /api/audit', () => {
     expect((await svc.call('POST', '/api/auth/login', { json: { username: u.username, password: 'Wrong-passw0rd!' } })).status).toBe(401)
     secrets.push('Wrong-passw0rd!')
 
-    // token.reuse: rotate, then replay the old refresh token.
+    // token.refresh is routine: named in the log line, kept out of the trail. (token.reuse needs
+    // the reuse grace to pass: test/time/windows.test.ts moves the clock for it.)
     const t2 = await login(svc, u.username, u.password)
     const rotated = await svc.call('POST', '/api/auth/refresh', { json: { refresh_token: t2.refresh_token } })
     expect(rotated.status).toBe(200)
     const t2b = (await rotated.json()) as Tokens
-    expect((await svc.call('POST', '/api/auth/refresh', { json: { refresh_token: t2.refresh_token } })).status).toBe(400)
 
     // logout
     const t3 = await login(svc, u.username, u.password)
@@ -76,7 +75,6 @@ describe('GET /api/audit', () => {
     const expected = [
       { event: 'login.success', actor: u.username, user: u.username },
       { event: 'login.failure', actor: null, user: u.username },
-      { event: 'token.reuse', actor: u.username, user: u.username },
       { event: 'logout', actor: u.username, user: u.username },
       { event: 'session.ended', actor: u.username, user: u.username },
       { event: 'password.changed', actor: u.username, user: u.username },
@@ -86,6 +84,7 @@ describe('GET /api/audit', () => {
     ]
     const items = await auditUntil(`user=${u.username}`, expected.map((e) => e.event))
     for (const e of expected) expect(items, e.event).toContainEqual(expect.objectContaining(e))
+    expect(items.map((e) => e.event)).not.toContain('token.refresh')
     // Newest first; every entry has its request id and the client's address.
     expect(items[0]!.event).toBe('user.deleted')
     expect(items.every((i) => i.request_id && i.ip)).toBe(true)

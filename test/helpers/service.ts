@@ -82,6 +82,14 @@ export async function startService(extra: Record<string, string> = {}): Promise<
         child.once('exit', () => resolve())
         child.kill('SIGTERM')
       }),
+    ...clientFor(url),
+  }
+  return service
+}
+
+/** fetch and the JSON request helper for a service at `url`. */
+export function clientFor(url: string): Pick<Service, 'fetch' | 'call'> {
+  return {
     fetch: (path, init) => fetch(url + path, init),
     call: (method, path, opts = {}) => {
       const headers: Record<string, string> = { ...opts.headers }
@@ -97,7 +105,6 @@ export async function startService(extra: Record<string, string> = {}): Promise<
       return fetch(url + path, { method, headers, body })
     },
   }
-  return service
 }
 
 export interface Tokens {
