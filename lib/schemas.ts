@@ -104,8 +104,8 @@ export const TokenResponse = v.object({
 
 // --- users ------------------------------------------------------------------------------
 
-/** Admins only: whether the address is known to be the user's (no link is mailed then). */
-const EmailVerified = v.pipe(
+/** Admins (and the seed script) only: whether the address is known to be the user's. */
+export const EmailVerified = v.pipe(
   v.boolean('must be true or false'),
   v.description('Admins only. Whether the email address is verified; when an admin sets a new email, false unless given.'),
 )

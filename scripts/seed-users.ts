@@ -34,6 +34,9 @@ One user from flags:
   --username NAME          3-32 characters of a-z 0-9 . _ -
   --email ADDRESS
   --role admin|user        default: user
+  --email-verified         mark the email address verified (the user needs no link to
+                           confirm it; with REQUIRE_VERIFIED_EMAIL=true, others cannot log in
+                           until they confirm it). Default: unverified
   --password-stdin         read the password from stdin (one trailing newline is removed)
   --generate-password      make a random password and print it once on stdout
                            (neither: a hidden prompt when stdin is a terminal)
@@ -51,6 +54,9 @@ Many users from a file:
                            _id (an ObjectId, {"$oid": ...} in a file) is kept as the user's id;
                            another kind of _id (a string) only names the row in reports.
                            An empty role is --role (default user).
+                           An email_verified column (CSV: true/false, 1/0, yes/no; JSON: a
+                           boolean) says per row whether the address is verified; an empty
+                           cell is --email-verified (default: unverified).
 
 Many users from another MongoDB (read-only there: one find):
   --from-uri URI           connection string of the old database (mongodb+srv:// works)
@@ -63,7 +69,9 @@ Many users from another MongoDB (read-only there: one find):
 
 Behaviour:
   --upsert                 update an existing user (matched by username): email, role,
-                           password; a changed password or role ends the user's sessions
+                           password, and email_verified when the row or --email-verified gives
+                           it (a changed email is unverified unless so); a changed password or
+                           role ends the user's sessions
   --dry-run                validate and report what would happen; write nothing. Without a
                            reachable database the rows are checked against the rules only
   --json                   print the summary as JSON on stdout
@@ -107,6 +115,7 @@ interface Options {
   username?: string
   email?: string
   role: string
+  emailVerified: boolean
   passwordStdin: boolean
   generatePassword: boolean
   file?: string
@@ -142,6 +151,7 @@ function parseOptions(argv: string[]): Options {
         username: { type: 'string' },
         email: { type: 'string' },
         role: { type: 'string' },
+        'email-verified': { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
         'generate-password': { type: 'boolean' },
         file: { type: 'string' },
@@ -169,6 +179,7 @@ function parseOptions(argv: string[]): Options {
     username: values.username,
     email: values.email,
     role: values.role ?? 'user',
+    emailVerified: values['email-verified'] ?? false,
     passwordStdin: values['password-stdin'] ?? false,
     generatePassword: values['generate-password'] ?? false,
     file: values.file,
@@ -414,7 +425,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
     const row = rows[i]!
     if (h.status === 'rejected') return fail(run, row, `hashing failed: ${(h.reason as Error).message}`, true)
     const id = row.keepId && row.id !== undefined ? ObjectId.createFromHexString(row.id) : undefined
-    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id }, now))
+    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id, emailVerified: row.emailVerified }, now))
     docRows.push(row)
   })
   if (docs.length === 0) return
@@ -443,7 +454,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
 /** The user from flags goes through createUser, the API's own path (it hashes at BCRYPT_COST). */
 async function createOne(run: Run, row: ValidRow): Promise<void> {
   try {
-    await createUser({ username: row.username, email: row.email, role: row.role, password: row.password, passwordHash: row.passwordHash })
+    await createUser({ username: row.username, email: row.email, role: row.role, password: row.password, passwordHash: row.passwordHash, emailVerified: row.emailVerified })
     run.created++
     run.progress.tick()
   } catch (err) {
@@ -465,9 +476,13 @@ async function updateRow(run: Run, row: ValidRow, target: UserDoc): Promise<void
     else if (!(await samePassword(row.password!))) {
       passwordHash = run.options.dryRun ? 'changed' : await run.hasher.hash(row.password!, run.cost)
     }
-    const changes = row.email !== target.email || row.role !== target.role || (passwordHash !== undefined && passwordHash !== target.password_hash)
+    const changes =
+      row.email !== target.email ||
+      row.role !== target.role ||
+      (passwordHash !== undefined && passwordHash !== target.password_hash) ||
+      (row.emailVerified !== undefined && row.emailVerified !== (target.email_verified === true))
     if (!changes) return skip(run, row, 'up to date')
-    if (!run.options.dryRun) await applyImportChange(target, { email: row.email, role: row.role, passwordHash })
+    if (!run.options.dryRun) await applyImportChange(target, { email: row.email, role: row.role, passwordHash, emailVerified: row.emailVerified })
     run.updated++
     run.progress.tick()
   } catch (err) {
@@ -707,7 +722,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const fromDb = options.fromUri !== undefined
-  const planned = await planRows(input.raws, { role: options.role as Role, byId: fromDb })
+  // --email-verified absent leaves email_verified alone on --upsert (the flag cannot say "false").
+  const planned = await planRows(input.raws, { role: options.role as Role, emailVerified: options.emailVerified || undefined, byId: fromDb })
 
   const started = performance.now()
   const single = options.file === undefined && !fromDb
