@@ -1,17 +1,28 @@
-import * as v from 'valibot'
-import { route, parse, queryOf, send } from '../lib/http.js'
+import { route, readQuery, send } from '../lib/http.js'
 import { requireAdmin } from '../lib/auth.js'
 import { listAudit } from '../lib/audit.js'
-import { AuditQuery } from '../lib/schemas.js'
+import { AuditPage, AuditQuery } from '../lib/schemas.js'
+import { defineRoute } from '../lib/routes.js'
 
-// Admin: the audit trail, newest first, filtered by user (actor or target) and event.
-export default route(
-  {
-    GET: async (req, res) => {
-      await requireAdmin(req)
-      const query: v.InferOutput<typeof AuditQuery> = parse(AuditQuery, queryOf(req))
-      send(res, 200, await listAudit(query))
+export const spec = defineRoute({
+  path: '/api/audit',
+  methods: {
+    GET: {
+      tag: 'audit',
+      summary: 'Audit events (admin)',
+      description: 'Newest first, cursor pages; kept 90 days.',
+      auth: 'bearer',
+      query: AuditQuery,
+      ok: { status: 200, description: 'One page of events', schema: AuditPage },
+      errors: [400, 403],
     },
   },
-  { name: '/api/audit' },
-)
+})
+
+// Admin: the audit trail, newest first, filtered by user (actor or target) and event.
+export default route(spec, {
+  GET: async (req, res) => {
+    await requireAdmin(req)
+    send(res, 200, await listAudit(readQuery(req, spec.methods.GET)))
+  },
+})

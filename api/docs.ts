@@ -2,6 +2,7 @@
 // /api/openapi.json. Every script and style comes from this service (api/docs/[asset].ts), never
 // a CDN, so the page works offline and its CSP can forbid inline and third-party code.
 import { route } from '../lib/http.js'
+import { defineRoute } from '../lib/routes.js'
 
 // No inline script or style: the page's configuration lives in /api/docs/init.js.
 const CSP = [
@@ -36,7 +37,23 @@ const PAGE = `<!doctype html>
 </html>
 `
 
+export const spec = defineRoute({
+  path: '/api/docs',
+  shortPaths: ['/docs'],
+  methods: {
+    GET: {
+      tag: 'service',
+      summary: 'Interactive documentation (Swagger UI)',
+      description: 'Swagger UI over this document, its files served by the service itself (no CDN), so it works offline.',
+      auth: 'none',
+      db: false,
+      ok: { status: 200, description: 'An HTML page', contentType: 'text/html', schema: { type: 'string' } },
+    },
+  },
+})
+
 export default route(
+  spec,
   {
     GET: (_req, res) => {
       res.statusCode = 200
@@ -45,5 +62,5 @@ export default route(
       res.end(PAGE)
     },
   },
-  { name: '/docs', csp: CSP },
+  { csp: CSP },
 )

@@ -139,7 +139,7 @@ export function makeBenchRoot(): string {
     [
       '// The benchmark floor: the route() wrapper and a constant JSON answer, no database.',
       `import { route, send } from ${http}`,
-      "export default route({ GET: (_req, res) => send(res, 200, { status: 'ok' }) }, { name: '/api/bench-floor' })",
+      "export default route({ path: '/api/bench-floor', methods: {} }, { GET: (_req, res) => send(res, 200, { status: 'ok' }) })",
       '',
     ].join('\n'),
   )

@@ -6,6 +6,7 @@ import type { Filter } from 'mongodb'
 import { collections, type AuditDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { badRequest } from './problem.js'
+import type { AuditView } from './schemas.js'
 import { now } from './clock.js'
 
 const RETENTION_MS = 90 * 24 * 3600 * 1000
@@ -97,17 +98,6 @@ export interface AuditQuery {
   cursor?: string
   user?: string
   event?: string
-}
-
-export interface AuditView {
-  id: string
-  event: string
-  at: string
-  actor: string | null
-  user: string | null
-  request_id: string | null
-  ip: string | null
-  detail?: Record<string, unknown>
 }
 
 /** Newest first, keyset pages on _id. */

@@ -12,10 +12,10 @@ import { withDbMetrics, type DbMetrics } from './db.js'
 import { writeAudit, type AuditEvent, type EventName } from './audit.js'
 import { describeError, log } from './log.js'
 import { Problem, badRequest, toProblem, writeProblem, PROBLEM, type FieldError } from './problem.js'
+import { BODY_LIMIT_BYTES, type BodySpec, type Method, type OperationSpec, type RouteSpec } from './routes.js'
 
 export type Request = IncomingMessage & { query?: Record<string, string | string[] | undefined> }
 export type Response = ServerResponse
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export type Handler = (req: Request, res: Response) => Promise<void> | void
 
 /** What the log line and the audit trail know of the request in flight. */
@@ -59,8 +59,6 @@ export function setCaller(userId: string, username: string): void {
   }
 }
 
-// JSON bodies are small in this API; the contract caps them at 16 KiB.
-export const BODY_LIMIT_BYTES = 16 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The client address: Vercel (and the local runner) put the real one first in x-forwarded-for. */
@@ -100,19 +98,23 @@ function applyCors(req: IncomingMessage, res: ServerResponse, methods: string[])
 }
 
 interface RouteOptions {
-  /** A name for the log (defaults to the path). */
-  name?: string
   /** Replaces the default Content-Security-Policy (the docs page needs scripts). */
   csp?: string
 }
 
-/** Wraps per-method handlers into one Vercel function. */
-export function route(handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}) {
-  const methods = Object.keys(handlers) as Method[]
+/**
+ * Wraps a route's handlers, one per method its description (lib/routes.ts) names, into one
+ * Vercel function. The function carries the description (`.spec`) for the OpenAPI document.
+ */
+export function route<R extends RouteSpec>(spec: R, handlers: { [M in keyof R['methods']]: Handler }, options: RouteOptions = {}) {
+  const byMethod = handlers as Partial<Record<Method, Handler>>
+  const methods = Object.keys(byMethod) as Method[]
+  // The log names the route as Vercel's files do: /api/users/[username].
+  const name = spec.path.replace(/\{(\w+)\}/g, '[$1]')
   if (methods.includes('GET')) methods.push('HEAD' as Method)
   const allow = [...methods, 'OPTIONS'].join(', ')
 
-  return async function handler(req: Request, res: Response): Promise<void> {
+  return Object.assign(async function handler(req: Request, res: Response): Promise<void> {
     const t0 = performance.now()
     const header = req.headers['x-request-id']
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
@@ -120,7 +122,7 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
       requestId,
       ip: clientIp(req),
       userAgent: String(req.headers['user-agent'] ?? '').slice(0, 200),
-      route: options.name ?? (req.url ?? '').split('?')[0] ?? '',
+      route: name,
       events: [],
       fields: {},
       db: { ms: 0, roundTrips: 0 },
@@ -140,7 +142,7 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
           res.end()
           return
         }
-        const fn = handlers[method as Method] ?? (method === 'HEAD' ? handlers.GET : undefined)
+        const fn = byMethod[method as Method] ?? (method === 'HEAD' ? byMethod.GET : undefined)
         if (!fn) {
           throw new Problem(405, 'Method not allowed', {
             type: PROBLEM.methodNotAllowed,
@@ -162,7 +164,7 @@ export function route(handlers: Partial<Record<Method, Handler>>, options: Route
     // The audit write happens after the answer (kept alive on Vercel by waitUntil), off the
     // request's path: a login stays at three round trips.
     if (ctx.events.length > 0) waitUntil(writeAudit(ctx))
-  }
+  }, { spec })
 }
 
 function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number) {
@@ -277,13 +279,32 @@ export async function readBody(req: Request): Promise<Body> {
   })
 }
 
-/** Reads a JSON body for the given schema; an empty body counts as `{}`. */
-export async function readJson(req: Request): Promise<unknown> {
-  const body = await readBody(req)
+type Output<S> = S extends v.GenericSchema ? v.InferOutput<S> : never
+/** What a body of this description parses to: the JSON schema's output, or the form schema's. */
+export type InputOf<B extends BodySpec> = Output<B['json']> | Output<B['form']>
+
+/**
+ * Validates a body read by readBody against the operation's description: a form body with its
+ * form schema (415 where the route takes none), anything else with its JSON schema, an empty
+ * body as `{}`. A refusal carries the OAuth error the description names.
+ */
+export function parseBody<O extends { body: BodySpec }>(op: O, body: Body): InputOf<O['body']> {
+  const { json, form, oauthError } = op.body
   if (body.kind === 'form') {
-    throw new Problem(415, 'Unsupported media type', { type: PROBLEM.unsupportedMediaType, detail: 'Send application/json' })
+    if (!form) throw new Problem(415, 'Unsupported media type', { type: PROBLEM.unsupportedMediaType, detail: 'Send application/json' })
+    return parse(form, body.value, oauthError) as InputOf<O['body']>
   }
-  return body.value ?? {}
+  return parse(json ?? v.strictObject({}), body.value ?? {}, oauthError) as InputOf<O['body']>
+}
+
+/** Reads and validates the body the operation describes (400, 413, 415). */
+export async function readInput<O extends { body: BodySpec }>(req: Request, op: O): Promise<InputOf<O['body']>> {
+  return parseBody(op, await readBody(req))
+}
+
+/** Validates the query string against the operation's query schema (400 + errors[]). */
+export function readQuery<Q extends NonNullable<OperationSpec['query']>>(req: Request, op: { query: Q }): v.InferOutput<Q> {
+  return parse(op.query, queryOf(req))
 }
 
 /** Validates input against a schema; 400 with one entry in errors[] per problem. */

@@ -1,5 +1,6 @@
-// Input schemas (valibot): one per input, shared by the routes' validation, the OpenAPI
-// document and the seed script. Objects are strict (unknown fields refused: no mass
+// Input and answer schemas (valibot): one per input, shared by the routes' validation, the
+// OpenAPI document and the seed script; and the shapes of the answers, which the domain modules
+// take their types from and the document shows. Objects are strict (unknown fields refused: no mass
 // assignment) and every leaf is a string, number or boolean of its own (no `{"$ne": null}`).
 import * as v from 'valibot'
 import { PASSWORD_MAX_BYTES } from './passwords.js'
@@ -222,6 +223,12 @@ export const PublicUser = v.object({
   updated_at: v.pipe(v.string(), v.isoTimestamp()),
 })
 
+/** One page of GET /api/users. */
+export const UserPage = v.object({
+  items: v.array(PublicUser),
+  next_cursor: v.pipe(v.nullable(v.string()), v.description('Pass as `cursor` for the next page; null on the last page')),
+})
+
 export type CreateUserInput = v.InferOutput<typeof CreateUser>
 export type PatchUserInput = v.InferOutput<typeof PatchUser>
 
@@ -230,6 +237,46 @@ export const AuditQuery = strict({
   cursor: v.optional(v.pipe(v.string('must be a string'), v.maxLength(24, 'is not valid'))),
   user: v.optional(v.pipe(v.string('must be a string'), v.transform(normalizeUsername), v.maxLength(254, 'is too long'))),
   event: v.optional(v.pipe(v.string('must be a string'), v.regex(/^[a-z_]+\.[a-z_]+$/, 'is not an event name'))),
+})
+
+/** One entry of the audit trail as admins read it (lib/audit.ts listAudit). */
+export const AuditEntry = v.object({
+  id: v.string(),
+  event: v.pipe(v.string(), v.description('e.g. login.success, token.reuse, password.changed')),
+  at: v.pipe(v.string(), v.isoTimestamp()),
+  actor: v.nullable(v.string()),
+  user: v.nullable(v.string()),
+  request_id: v.nullable(v.string()),
+  ip: v.nullable(v.string()),
+  detail: v.optional(v.record(v.string(), v.unknown())),
+})
+export type AuditView = v.InferOutput<typeof AuditEntry>
+export const AuditPage = v.object({ items: v.array(AuditEntry), next_cursor: v.nullable(v.string()) })
+
+// --- sessions (lib/sessions.ts; api/auth/sessions/*, api/users/[username]/sessions.ts) ------
+
+/** A live session as its user (or an admin) sees it: never a token or its hash. */
+export const Session = v.object({
+  id: v.string(),
+  created_at: v.pipe(v.string(), v.isoTimestamp()),
+  last_used_at: v.pipe(v.string(), v.isoTimestamp()),
+  expires_at: v.pipe(v.string(), v.isoTimestamp()),
+  user_agent: v.string(),
+  ip: v.pipe(v.string(), v.description('Truncated to its network (/24 or /48)')),
+  current: v.pipe(v.boolean(), v.description('Whether this is the session of the presented token')),
+})
+export type SessionView = v.InferOutput<typeof Session>
+export const SessionList = v.object({ items: v.array(Session) })
+
+// --- the service (api/health.ts, api/jwks.ts) ------------------------------------------------
+
+export const Health = v.object({ status: v.literal('ok'), db: v.literal('ok') })
+
+export const Jwks = v.object({
+  keys: v.pipe(
+    v.array(v.looseObject({ kty: v.string(), kid: v.optional(v.string()), alg: v.optional(v.string()), use: v.optional(v.string()) })),
+    v.description('Empty when tokens are signed with HS256'),
+  ),
 })
 
 // --- password reset (lib/reset.ts; api/auth/password-reset/*, api/users/[username]/password-reset.ts)
@@ -274,5 +321,5 @@ export const EmailVerifyRequest = strict({})
 /** POST /api/auth/email/verify: the token from the link (junk is answered like an unknown token). */
 export const EmailVerify = strict({ token: LinkToken })
 
-/** 202 answer of POST /api/auth/email/verify-request: the shape of the reset request's. */
-export const EmailVerifyAccepted = PasswordResetAccepted
+/** 202 answer of POST /api/auth/email/verify-request. */
+export const EmailVerifyAccepted = v.object({ status: v.literal('accepted'), detail: v.string() })

@@ -14,6 +14,7 @@ import { coalesce } from './coalesce.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
+import type { SessionView } from './schemas.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
 import { now as clockNow } from './clock.js'
@@ -232,15 +233,6 @@ export async function endSessions(userId: ObjectId, keep?: string): Promise<numb
   return deletedCount
 }
 
-export interface SessionView {
-  id: string
-  created_at: string
-  last_used_at: string
-  expires_at: string
-  user_agent: string
-  ip: string
-  current: boolean
-}
 
 /** A client address cut to its network (/24 for IPv4, /48 for IPv6): enough to recognise, not to locate. */
 export function truncateIp(ip: string): string {

@@ -1,20 +1,40 @@
-import { route, readBody, parse, send, currentRequest } from '../../lib/http.js'
-import { LoginForm, LoginJson } from '../../lib/schemas.js'
+import { route, readBody, parseBody, send, currentRequest } from '../../lib/http.js'
+import { LoginForm, LoginJson, TokenResponse } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
+import { defineRoute } from '../../lib/routes.js'
 
-// OAuth2 password grant (RFC 6749 4.3): JSON or form body; `username` may be the email.
-export default route(
-  {
-    POST: async (req, res) => {
-      const body = await readBody(req)
-      assertGrantType(body.value, 'password')
-      const input = body.kind === 'form' ? parse(LoginForm, body.value, OAUTH.invalidRequest) : parse(LoginJson, body.value ?? {}, OAUTH.invalidRequest)
-      const ctx = currentRequest()!
-      const pair = await passwordGrant(input.username, input.password, { ip: ctx.ip, userAgent: ctx.userAgent })
-      send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+export const spec = defineRoute({
+  path: '/api/auth/login',
+  shortPaths: ['/login'],
+  methods: {
+    POST: {
+      tag: 'auth',
+      summary: 'Log in (OAuth 2.0 password grant)',
+      description:
+        'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`; ' +
+        'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
+        'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
+        'With REQUIRE_VERIFIED_EMAIL=true, a correct password on an account whose email is not verified gets 403 with `error: "email_not_verified"` (a wrong one stays 401 and counts). ' +
+        'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
+        'and per client address (50 in 15 minutes).',
+      auth: 'none',
+      body: { json: LoginJson, form: LoginForm, oauthError: OAUTH.invalidRequest },
+      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      errors: [401, 403, 429],
     },
   },
-  { name: '/api/auth/login' },
-)
+})
+
+// OAuth2 password grant (RFC 6749 4.3): JSON or form body; `username` may be the email.
+export default route(spec, {
+  POST: async (req, res) => {
+    const body = await readBody(req)
+    assertGrantType(body.value, 'password')
+    const input = parseBody(spec.methods.POST, body)
+    const ctx = currentRequest()!
+    const pair = await passwordGrant(input.username, input.password, { ip: ctx.ip, userAgent: ctx.userAgent })
+    send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+  },
+})

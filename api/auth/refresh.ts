@@ -1,25 +1,41 @@
-import { route, readBody, parse, send, currentRequest, setCaller, recordEvent } from '../../lib/http.js'
-import { RefreshForm, RefreshJson } from '../../lib/schemas.js'
+import { route, readBody, parseBody, send, currentRequest, setCaller, recordEvent } from '../../lib/http.js'
+import { RefreshForm, RefreshJson, TokenResponse } from '../../lib/schemas.js'
 import { rotateRefreshToken } from '../../lib/sessions.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
+import { defineRoute } from '../../lib/routes.js'
 
-// Refresh grant (RFC 6749 6): rotates the refresh token; a reused one ends the session.
-export default route(
-  {
-    POST: async (req, res) => {
-      const body = await readBody(req)
-      assertGrantType(body.value, 'refresh_token')
-      const input = body.kind === 'form' ? parse(RefreshForm, body.value, OAUTH.invalidRequest) : parse(RefreshJson, body.value ?? {}, OAUTH.invalidRequest)
-      const ctx = currentRequest()!
-      const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {
-        setCaller(session.user_id.toHexString(), session.username)
-        recordEvent('token.reuse', { detail: { session_id: session._id } })
-      })
-      setCaller(outcome.userId, '')
-      recordEvent(outcome.graced ? 'token.refresh_grace' : 'token.refresh')
-      send(res, 200, outcome.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+export const spec = defineRoute({
+  path: '/api/auth/refresh',
+  shortPaths: ['/refresh'],
+  methods: {
+    POST: {
+      tag: 'auth',
+      summary: 'Refresh (rotate) the token pair',
+      description:
+        'RFC 6749 6. The refresh token is single use: each call returns a new pair. Presenting an already-used one ends the whole session, ' +
+        'except shortly after its rotation (REFRESH_REUSE_INTERVAL), when it gets a fresh pair. A refused token gets 400 `invalid_grant`, as does a ' +
+        'session whose user\'s password, role or status changed since it started. A `grant_type` other than `refresh_token` gets 400 `unsupported_grant_type` (RFC 6749 5.2).',
+      auth: 'none',
+      body: { json: RefreshJson, form: RefreshForm, oauthError: OAUTH.invalidRequest },
+      ok: { status: 200, description: 'A new token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
     },
   },
-  { name: '/api/auth/refresh' },
-)
+})
+
+// Refresh grant (RFC 6749 6): rotates the refresh token; a reused one ends the session.
+export default route(spec, {
+  POST: async (req, res) => {
+    const body = await readBody(req)
+    assertGrantType(body.value, 'refresh_token')
+    const input = parseBody(spec.methods.POST, body)
+    const ctx = currentRequest()!
+    const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {
+      setCaller(session.user_id.toHexString(), session.username)
+      recordEvent('token.reuse', { detail: { session_id: session._id } })
+    })
+    setCaller(outcome.userId, '')
+    recordEvent(outcome.graced ? 'token.refresh_grace' : 'token.refresh')
+    send(res, 200, outcome.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+  },
+})

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { route, param } from '../../lib/http.js'
 import { notFound } from '../../lib/problem.js'
+import { defineRoute } from '../../lib/routes.js'
 
 // Resolved like an import, so it works wherever the function's node_modules sits; vercel.json's
 // `includeFiles` ships these files, as file tracing cannot follow a computed path.
@@ -61,8 +62,23 @@ function load(asset: Asset): Promise<Buffer> {
   return body
 }
 
-export default route(
-  {
+export const spec = defineRoute({
+  path: '/api/docs/{asset}',
+  methods: {
+    GET: {
+      tag: 'service',
+      summary: "The documentation page's scripts, styles and icon",
+      description: 'Served by the service itself so the page works offline and under a strict CSP.',
+      auth: 'none',
+      db: false,
+      parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' }, example: 'swagger-ui.css' }],
+      ok: { status: 200, description: 'The file', contentType: '*/*', schema: { type: 'string' } },
+      errors: [404],
+    },
+  },
+})
+
+export default route(spec, {
     GET: async (req, res) => {
       const name = param(req, 'asset') ?? ''
       const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
@@ -75,6 +91,4 @@ export default route(
       res.setHeader('Cache-Control', 'public, max-age=3600')
       res.end(body)
     },
-  },
-  { name: '/api/docs/[asset]' },
-)
+})

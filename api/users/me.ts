@@ -1,29 +1,54 @@
-import { route, readJson, parse, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
-import { verificationLinkBase } from '../../lib/email-verification.js'
+import { route, readInput, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
 import { requireUser } from '../../lib/auth.js'
+import { verificationLinkBase } from '../../lib/email-verification.js'
 import { PatchMe } from '../../lib/schemas.js'
 import { deleteUser, publicUser, updateUser } from '../../lib/users.js'
+import { defineRoute } from '../../lib/routes.js'
+import { CHANGED_200, DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200 } from './_descriptions.js'
 
-export default route(
-  {
-    GET: async (req, res) => {
-      const caller = await requireUser(req)
-      send(res, 200, publicUser(caller.user))
+export const spec = defineRoute({
+  path: '/api/users/me',
+  shortPaths: ['/users/me'],
+  methods: {
+    GET: { tag: 'users', summary: 'The caller', description: 'The user the access token belongs to, read at the time of the request.', auth: 'bearer', ok: USER_200 },
+    PATCH: {
+      tag: 'users',
+      summary: 'Change your email or password',
+      description: SELF_RULE,
+      auth: 'bearer',
+      body: { json: PatchMe },
+      ok: CHANGED_200,
+      errors: [409, 429, 501],
     },
-    // Changing email or password needs current_password (ASVS 2.1.5).
-    PATCH: async (req, res) => {
-      const caller = await requireUser(req)
-      const change = parse(PatchMe, await readJson(req))
-      const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
-      recordEvents(events)
-      send(res, 200, publicUser(user))
-    },
-    DELETE: async (req, res) => {
-      const caller = await requireUser(req)
-      await deleteUser(caller.user)
-      recordEvent('user.deleted')
-      send(res, 204)
+    DELETE: {
+      tag: 'users',
+      summary: 'Delete your own account',
+      description: LAST_ADMIN_DELETE,
+      auth: 'bearer',
+      ok: DELETED_204,
+      errors: [409],
     },
   },
-  { name: '/api/users/me' },
-)
+})
+
+export default route(spec, {
+  GET: async (req, res) => {
+    const caller = await requireUser(req)
+    send(res, 200, publicUser(caller.user))
+  },
+  // Changing email or password needs current_password (ASVS 2.1.5); a new email waits for the
+  // link mailed to it (pending_email).
+  PATCH: async (req, res) => {
+    const caller = await requireUser(req)
+    const change = await readInput(req, spec.methods.PATCH)
+    const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
+    recordEvents(events)
+    send(res, 200, publicUser(user))
+  },
+  DELETE: async (req, res) => {
+    const caller = await requireUser(req)
+    await deleteUser(caller.user)
+    recordEvent('user.deleted')
+    send(res, 204)
+  },
+})

@@ -2,7 +2,7 @@
 // GET /api/audit with the right actor and user, filters work, only admins may read it, and no
 // entry ever holds a token, a password or a hash.
 import { MongoClient } from 'mongodb'
-import type { AuditView } from '../../lib/audit.js'
+import type { AuditView } from '../../lib/schemas.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN, login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 

@@ -6,7 +6,7 @@
 // refuses an unverified account only after a correct password.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AuditView } from '../../lib/audit.js'
+import type { AuditView } from '../../lib/schemas.js'
 import { ADMIN, login, startService, type Service, type Tokens } from '../helpers/service.js'
 import { callFrom, freshAddress } from '../helpers/address.js'
 import { mailSettings, startMailbox, tokenFrom, type Mailbox, type Message } from './mailbox.js'

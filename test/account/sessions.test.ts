@@ -1,7 +1,7 @@
 // Session management through HTTP: listing one's sessions, ending one, and what a user may not
 // do to another user's sessions (and an admin may).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SessionView } from '../../lib/sessions.js'
+import type { SessionView } from '../../lib/schemas.js'
 import { login, newUser, startWithAdmin, type Service, type Tokens } from '../helpers/service.js'
 
 let svc: Service

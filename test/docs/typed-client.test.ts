@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { openApiDocument } from '../../lib/openapi.js'
+import { openApiDocument } from '../../lib/openapi/document.js'
+import { routeSpecs } from '../../api/_routes.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 
@@ -36,7 +37,7 @@ it("the README's typed-client example type-checks against types generated from t
   expect(generated, 'the README shows the openapi-typescript command with -o <name>.d.ts').toBeDefined()
   expect(example).toContain(`from './${generated}.js'`)
 
-  const ast = await openapiTS(structuredClone(openApiDocument()) as unknown as Parameters<typeof openapiTS>[0])
+  const ast = await openapiTS(structuredClone(openApiDocument(routeSpecs())) as unknown as Parameters<typeof openapiTS>[0])
   writeFileSync(join(dir, `${generated}.d.ts`), astToString(ast))
   writeFileSync(join(dir, 'example.ts'), example)
   writeFileSync(

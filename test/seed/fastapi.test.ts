@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import bcrypt from 'bcryptjs'
 import { MongoClient, ObjectId } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { AuditView } from '../../lib/audit.js'
+import type { AuditView } from '../../lib/schemas.js'
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../scripts/embedded-mongo/index.js'
 import { login, startService, type Service } from '../helpers/service.js'
 

@@ -1,19 +1,34 @@
 // POST /api/auth/email/verify: redeems a verification token once.
-import { route, readJson, parse, send, recordEvents, setCaller } from '../../../lib/http.js'
+import { route, readInput, send, recordEvents, setCaller } from '../../../lib/http.js'
 import { EmailVerify } from '../../../lib/schemas.js'
 import { confirmVerification } from '../../../lib/email-verification.js'
+import { defineRoute } from '../../../lib/routes.js'
 
-// Only a POST consumes a token: a GET (a mail scanner following the link) gets 405 and changes
-// nothing. The address is verified, or a pending address becomes the account's.
-export default route(
-  {
-    POST: async (req, res) => {
-      const input = parse(EmailVerify, await readJson(req))
-      const { actor, events } = await confirmVerification(input.token)
-      setCaller(actor.id, actor.username)
-      recordEvents(events)
-      send(res, 204)
+export const spec = defineRoute({
+  path: '/api/auth/email/verify',
+  methods: {
+    POST: {
+      tag: 'email verification',
+      summary: 'Confirm an email address with a verification token',
+      description:
+        'The token from the link (`VERIFY_URL_BASE?token=`); the page there must POST it: only a POST consumes a token, so mail scanners that open links change nothing. ' +
+        "Marks the address verified, or makes a pending address the account's email. The token works once; an invalid, expired, used or superseded one is a 400 naming `token`. " +
+        '409 when the pending address was taken by another account meanwhile.',
+      auth: 'none',
+      body: { json: EmailVerify },
+      ok: { status: 204, description: 'The address is verified' },
+      errors: [409],
     },
   },
-  { name: '/api/auth/email/verify' },
-)
+})
+
+// A GET (a mail scanner following the link) gets 405 and changes nothing.
+export default route(spec, {
+  POST: async (req, res) => {
+    const input = await readInput(req, spec.methods.POST)
+    const { actor, events } = await confirmVerification(input.token)
+    setCaller(actor.id, actor.username)
+    recordEvents(events)
+    send(res, 204)
+  },
+})

@@ -1,17 +1,29 @@
-import { route, readJson, parse, send, recordEvents, setCaller } from '../../../lib/http.js'
+import { route, readInput, send, recordEvents, setCaller } from '../../../lib/http.js'
 import { PasswordResetConfirm } from '../../../lib/schemas.js'
 import { confirmReset } from '../../../lib/reset.js'
+import { defineRoute } from '../../../lib/routes.js'
 
-// Redeems a reset token once: sets the new password and ends every session of the user.
-export default route(
-  {
-    POST: async (req, res) => {
-      const input = parse(PasswordResetConfirm, await readJson(req))
-      const { actor, events } = await confirmReset(input.token, input.new_password)
-      setCaller(actor.id, actor.username)
-      recordEvents(events)
-      send(res, 204)
+export const spec = defineRoute({
+  path: '/api/auth/password-reset/confirm',
+  methods: {
+    POST: {
+      tag: 'password reset',
+      summary: 'Set a new password with a reset token',
+      description: 'The token works once. An invalid, expired or used token is a 400 naming `token`; a new password the policy refuses keeps the token. Ends every session of the user.',
+      auth: 'none',
+      body: { json: PasswordResetConfirm },
+      ok: { status: 204, description: 'The password is changed' },
     },
   },
-  { name: '/api/auth/password-reset/confirm' },
-)
+})
+
+// Redeems a reset token once: sets the new password and ends every session of the user.
+export default route(spec, {
+  POST: async (req, res) => {
+    const input = await readInput(req, spec.methods.POST)
+    const { actor, events } = await confirmReset(input.token, input.new_password)
+    setCaller(actor.id, actor.username)
+    recordEvents(events)
+    send(res, 204)
+  },
+})

@@ -1,42 +1,80 @@
-import { route, readJson, parse, param, send, currentRequest, recordEvent, recordEvents, type Handler, type Request } from '../../../lib/http.js'
-import { verificationLinkBase } from '../../../lib/email-verification.js'
+import { route, readInput, param, send, currentRequest, recordEvent, recordEvents, type Request, type Response } from '../../../lib/http.js'
 import { requireUser, authorizeSelfOrAdmin } from '../../../lib/auth.js'
+import { verificationLinkBase } from '../../../lib/email-verification.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
+import { defineRoute } from '../../../lib/routes.js'
+import { CHANGED_200, DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200 } from '../_descriptions.js'
+
+export const spec = defineRoute({
+  path: '/api/users/{username}',
+  shortPaths: ['/users/{username}'],
+  methods: {
+    GET: {
+      tag: 'users',
+      summary: 'One user (admin, or yourself)',
+      description: 'A user may read only themself (403 otherwise); only an admin learns whether another username exists (404).',
+      auth: 'bearer',
+      ok: USER_200,
+      errors: [403, 404],
+    },
+    PUT: {
+      tag: 'users',
+      summary: 'Replace email and password (admin, or yourself)',
+      description: `The FastAPI project's full update. An admin may also send \`role\`, \`disabled\` and \`email_verified\`; an email an admin sets for another user is set at once, unverified unless \`email_verified\` says otherwise. ${SELF_RULE}`,
+      auth: 'bearer',
+      body: { json: PutUser },
+      ok: CHANGED_200,
+      errors: [403, 404, 409, 429, 501],
+    },
+    PATCH: {
+      tag: 'users',
+      summary: 'Change some fields (admin, or yourself)',
+      description: `Only an admin may change \`role\`, \`disabled\` or \`email_verified\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${SELF_RULE}`,
+      auth: 'bearer',
+      body: { json: PatchUser },
+      ok: CHANGED_200,
+      errors: [403, 404, 409, 429, 501],
+    },
+    DELETE: {
+      tag: 'users',
+      summary: 'Delete a user (admin, or yourself)',
+      description: LAST_ADMIN_DELETE,
+      auth: 'bearer',
+      ok: DELETED_204,
+      errors: [403, 404, 409],
+    },
+  },
+})
 
 const target = (req: Request) => normalizeUsername(param(req, 'username') ?? '')
 
 // PUT (whole, like the FastAPI project: {email, password}) and PATCH (partial) differ only in
 // their schema; both need current_password when a user changes their own email or password.
-const change =
-  (schema: typeof PutUser | typeof PatchUser): Handler =>
-  async (req, res) => {
+const change = (op: typeof spec.methods.PUT | typeof spec.methods.PATCH) => async (req: Request, res: Response) => {
+  const caller = await requireUser(req)
+  authorizeSelfOrAdmin(caller, target(req))
+  const input = await readInput(req, op)
+  const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
+  recordEvents(events)
+  send(res, 200, publicUser(user))
+}
+
+export default route(spec, {
+  GET: async (req, res) => {
     const caller = await requireUser(req)
     authorizeSelfOrAdmin(caller, target(req))
-    const input = parse(schema, await readJson(req))
-    const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
-    recordEvents(events)
-    send(res, 200, publicUser(user))
-  }
-
-export default route(
-  {
-    GET: async (req, res) => {
-      const caller = await requireUser(req)
-      authorizeSelfOrAdmin(caller, target(req))
-      send(res, 200, publicUser(await requireUserNamed(target(req))))
-    },
-    PUT: change(PutUser),
-    PATCH: change(PatchUser),
-    // Ends every session of the deleted user.
-    DELETE: async (req, res) => {
-      const caller = await requireUser(req)
-      authorizeSelfOrAdmin(caller, target(req))
-      const user = await requireUserNamed(target(req))
-      await deleteUser(user)
-      recordEvent('user.deleted', { target: { id: user._id.toHexString(), username: user.username } })
-      send(res, 204)
-    },
+    send(res, 200, publicUser(await requireUserNamed(target(req))))
   },
-  { name: '/api/users/[username]' },
-)
+  PUT: change(spec.methods.PUT),
+  PATCH: change(spec.methods.PATCH),
+  // Ends every session of the deleted user.
+  DELETE: async (req, res) => {
+    const caller = await requireUser(req)
+    authorizeSelfOrAdmin(caller, target(req))
+    const user = await requireUserNamed(target(req))
+    await deleteUser(user)
+    recordEvent('user.deleted', { target: { id: user._id.toHexString(), username: user.username } })
+    send(res, 204)
+  },
+})

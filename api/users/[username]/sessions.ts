@@ -1,24 +1,44 @@
 import { route, param, send, recordEvent } from '../../../lib/http.js'
 import { requireAdmin } from '../../../lib/auth.js'
-import { normalizeUsername } from '../../../lib/schemas.js'
+import { normalizeUsername, SessionList } from '../../../lib/schemas.js'
 import { endSessions, listSessions } from '../../../lib/sessions.js'
 import { requireUserNamed } from '../../../lib/users.js'
+import { defineRoute } from '../../../lib/routes.js'
 
-// Admin: a user's live sessions, and ending all of them.
-export default route(
-  {
-    GET: async (req, res) => {
-      const caller = await requireAdmin(req)
-      const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-      send(res, 200, { items: await listSessions(user, caller.sid) })
+export const spec = defineRoute({
+  path: '/api/users/{username}/sessions',
+  methods: {
+    GET: {
+      tag: 'sessions',
+      summary: "A user's live sessions (admin)",
+      description: 'The same view a user gets of their own sessions; `current` marks the admin\'s own session when they look at themself.',
+      auth: 'bearer',
+      ok: { status: 200, description: 'The sessions', schema: SessionList },
+      errors: [403, 404],
     },
-    DELETE: async (req, res) => {
-      await requireAdmin(req)
-      const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
-      const ended = await endSessions(user._id)
-      recordEvent('sessions.ended', { target: { id: user._id.toHexString(), username: user.username }, detail: { count: ended } })
-      send(res, 204)
+    DELETE: {
+      tag: 'sessions',
+      summary: 'End every session of a user (admin)',
+      description: 'Signs the user out everywhere: their refresh tokens stop working and their access tokens are refused from the next request on. The account itself is unchanged.',
+      auth: 'bearer',
+      ok: { status: 204, description: 'Every session has ended' },
+      errors: [403, 404],
     },
   },
-  { name: '/api/users/[username]/sessions' },
-)
+})
+
+// Admin: a user's live sessions, and ending all of them.
+export default route(spec, {
+  GET: async (req, res) => {
+    const caller = await requireAdmin(req)
+    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    send(res, 200, { items: await listSessions(user, caller.sid) })
+  },
+  DELETE: async (req, res) => {
+    await requireAdmin(req)
+    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    const ended = await endSessions(user._id)
+    recordEvent('sessions.ended', { target: { id: user._id.toHexString(), username: user.username }, detail: { count: ended } })
+    send(res, 204)
+  },
+})
