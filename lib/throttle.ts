@@ -14,8 +14,9 @@
 // - Per client address (logins): failures, counted after the compare and checked before it. Not
 //   atomic: a burst from one address may overshoot by its concurrency; the per-account limit
 //   above is the exact one.
-// - Reset requests (per account or identifier, and per address) and sign-ups (per address):
-//   every request is counted, atomically, before the work.
+// - Reset requests (per account or identifier, and per address), sign-ups (per address) and
+//   requests for verification links (per account): every request is counted, atomically,
+//   before the work.
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
 import { OAUTH, Problem, PROBLEM } from './problem.js'
