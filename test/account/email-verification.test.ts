@@ -5,6 +5,7 @@
 // mails the address awaiting verification (5 per 15 minutes), and REQUIRE_VERIFIED_EMAIL=true
 // refuses an unverified account only after a correct password.
 import { randomBytes } from 'node:crypto'
+import { MongoClient } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditView } from '../../lib/schemas.js'
 import { ADMIN, login, startService, type Service, type Tokens } from '../helpers/service.js'
@@ -359,6 +360,20 @@ describe('admins and email_verified', () => {
     expect((await userAsAdmin(u.username)).email_verified).toBe(false)
     const me = await svc.call('PATCH', '/api/users/me', { token: t.access_token, json: { email_verified: true, current_password: u.password } })
     expect(me.status).toBe(400)
+  })
+})
+
+describe('users stored before verification existed', () => {
+  it('read as unverified with nothing pending, and log in as before', async () => {
+    const u = await adminCreates(svc, adminToken, true)
+    const client = new MongoClient(svc.env.MONGODB_URI!)
+    try {
+      await client.db(svc.env.MONGODB_DB).collection('users').updateOne({ username: u.username }, { $unset: { email_verified: '', pending_email: '', email_version: '' } })
+    } finally {
+      await client.close()
+    }
+    expect(await userAsAdmin(u.username)).toMatchObject({ email: u.email, email_verified: false, pending_email: null })
+    expect((await tryLogin(svc, u.username, u.password)).status).toBe(200)
   })
 })
 
