@@ -1,5 +1,4 @@
-import { route, readQuery, send } from '../lib/http.js'
-import { requireAdmin } from '../lib/auth.js'
+import { route, readQuery, send, requireAdmin } from '../lib/http/index.js'
 import { listAudit } from '../lib/audit.js'
 import { AuditPage, AuditQuery } from '../lib/schemas.js'
 import { defineRoute } from '../lib/routes.js'

@@ -1,7 +1,7 @@
 // The interactive documentation page (GET /docs, rewritten here): Swagger UI over
 // /api/openapi.json. Every script and style comes from this service (api/docs/[asset].ts), never
 // a CDN, so the page works offline and its CSP can forbid inline and third-party code.
-import { route } from '../lib/http.js'
+import { route } from '../lib/http/index.js'
 import { defineRoute } from '../lib/routes.js'
 
 // No inline script or style: the page's configuration lives in /api/docs/init.js.

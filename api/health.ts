@@ -1,4 +1,4 @@
-import { route, send } from '../lib/http.js'
+import { route, send } from '../lib/http/index.js'
 import { pingDb } from '../lib/db.js'
 import { unavailable } from '../lib/problem.js'
 import { defineRoute } from '../lib/routes.js'

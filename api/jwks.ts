@@ -1,4 +1,4 @@
-import { route, send } from '../lib/http.js'
+import { route, send } from '../lib/http/index.js'
 import { publicJwks } from '../lib/tokens.js'
 import { defineRoute } from '../lib/routes.js'
 import { Jwks } from '../lib/schemas.js'

@@ -1,6 +1,6 @@
 // Serves the OpenAPI 3.1 document (lib/openapi/document.ts builds it once per instance from the
 // routes' descriptions). Public and the same for every caller, so shared caches may keep it briefly.
-import { route, send } from '../lib/http.js'
+import { route, send } from '../lib/http/index.js'
 import { openApiDocument } from '../lib/openapi/document.js'
 import { OPENAPI_DOCUMENT } from '../lib/openapi/components.js'
 import { defineRoute } from '../lib/routes.js'

@@ -133,7 +133,7 @@ export function makeBenchRoot(): string {
     }
   }
   walk(apiDir)
-  const http = JSON.stringify(pathToFileURL(join(ROOT, 'lib/http.ts')).href)
+  const http = JSON.stringify(pathToFileURL(join(ROOT, 'lib/http/index.ts')).href)
   writeFileSync(
     join(root, 'api', 'bench-floor.ts'),
     [

@@ -57,6 +57,16 @@ export interface AuditEvent {
 }
 
 /**
+ * What a domain operation reports besides its result: who it proved is acting (a password, a
+ * refresh or reset token), when the request's caller did not say, and what happened, in order.
+ * The handler hands it to the request wrapper, which logs and audits it (lib/http).
+ */
+export interface Outcome {
+  actor?: { id: string; username: string }
+  events: AuditEvent[]
+}
+
+/**
  * What the trail needs of a request: who, from where, under which request id, and what
  * happened. Declared here rather than taken from the request wrapper, so this module stays
  * below the HTTP layer (docs/ARCHITECTURE.md).

@@ -1,42 +1,36 @@
 // Who is calling, and may they do this: bearer authentication (401) and the role checks (403)
 // every protected route starts with. Roles come from the token's claims, and are checked
-// against the stored user in the same round trip that proves the session is live.
-import type { IncomingMessage } from 'node:http'
+// against the stored user in the same round trip that proves the session is live. Takes the
+// Authorization header's value, not the request: the HTTP layer (lib/http/caller.ts) reads it.
 import { forbidden, unauthorized } from './problem.js'
 import { loadCaller, type Caller } from './sessions.js'
 import { verifyAccessToken } from './tokens.js'
-import { setCaller } from './http.js'
 
 export type { Caller } from './sessions.js'
 
 // RFC 6750 2.1: `Bearer` then the token (b64token characters).
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 
-/** The bearer token of the request; 401 when absent or malformed. */
-export function bearerToken(req: IncomingMessage): string {
-  const header = req.headers.authorization
+/** The bearer token of an Authorization header; 401 when absent or malformed. */
+export function bearerToken(authorization: string | undefined): string {
   // RFC 6750 3.1: a request without any credentials gets no error code.
-  if (!header) throw unauthorized('Authentication is required', false)
-  const match = BEARER.exec(header.trim())
+  if (!authorization) throw unauthorized('Authentication is required', false)
+  const match = BEARER.exec(authorization.trim())
   if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"')
   return match[1]!
 }
 
-/** The authenticated caller (401 otherwise). */
-export async function requireUser(req: IncomingMessage): Promise<Caller> {
-  const claims = await verifyAccessToken(bearerToken(req))
-  const caller = await loadCaller(claims)
-  setCaller(caller.user._id.toHexString(), caller.user.username)
-  return caller
+/** The caller an Authorization header proves, with a live session (401 otherwise). */
+export async function authenticate(authorization: string | undefined): Promise<Caller> {
+  const claims = await verifyAccessToken(bearerToken(authorization))
+  return loadCaller(claims)
 }
 
 export const isAdmin = (caller: Caller) => caller.user.role === 'admin'
 
-/** The caller, who must be an admin (401, then 403). */
-export async function requireAdmin(req: IncomingMessage): Promise<Caller> {
-  const caller = await requireUser(req)
+/** 403 unless the caller is an admin. */
+export function assertAdmin(caller: Caller): void {
   if (!isAdmin(caller)) throw forbidden('This needs the admin role')
-  return caller
 }
 
 /** An admin may act on anyone; a user only on themself (403 otherwise, before any lookup). */

@@ -3,12 +3,12 @@
 // and per-request accounting of database time and round trips (for Server-Timing and the
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
 import type { Role } from './schemas.js'
-import { AsyncLocalStorage } from 'node:async_hooks'
 // Types only at the top: the driver itself is loaded on first use, so functions that never
 // touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
 import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb'
 import { attachDatabasePool } from '@vercel/functions'
 import { getConfig } from './config.js'
+import { countingInto, currentDbMetrics, type DbMetrics } from './context.js'
 import { log } from './log.js'
 
 export interface UserDoc {
@@ -93,40 +93,19 @@ export interface VerificationDoc {
   created_at: Date
 }
 
-export interface DbMetrics {
-  ms: number
-  roundTrips: number
-}
+export { currentDbMetrics, type DbMetrics }
 
 interface Cache {
   client?: Promise<MongoClient>
   ready?: Promise<Db>
   key?: string
-  metrics?: AsyncLocalStorage<DbMetrics>
 }
 
 // globalThis survives module reloads in the local runner and warm starts on Vercel.
 const cache = ((globalThis as { __authDb?: Cache }).__authDb ??= {})
 
-// Shared through globalThis with the cached client: a reloaded copy of this module must count
-// into the same store the client's listeners read.
-const metrics = (cache.metrics ??= new AsyncLocalStorage<DbMetrics>())
 // Replies arrive in the socket's async context, not the request's: remember whose command it was.
 const started = new Map<number, { t0: number; m: DbMetrics }>()
-
-/**
- * Runs fn while counting the database commands it sends, and the time they take, into m: the
- * caller owns m, so it can read the count at any moment (the request wrapper writes it into
- * Server-Timing just before the headers go out, even when fn answers synchronously).
- */
-export function withDbMetrics<T>(m: DbMetrics, fn: () => Promise<T>): Promise<T> {
-  return metrics.run(m, fn)
-}
-
-/** The accounting of the request in flight, if any (to bill a query shared by several requests). */
-export function currentDbMetrics(): DbMetrics | undefined {
-  return metrics.getStore()
-}
 
 /**
  * Runs fn, one query sent on behalf of several requests (see coalesce.ts), and bills its round
@@ -135,7 +114,7 @@ export function currentDbMetrics(): DbMetrics | undefined {
 export async function onBehalfOf<T>(participants: (DbMetrics | undefined)[], fn: () => Promise<T>): Promise<T> {
   const shared: DbMetrics = { ms: 0, roundTrips: 0 }
   try {
-    return await metrics.run(shared, fn)
+    return await countingInto(shared, fn)
   } finally {
     for (const p of new Set(participants)) {
       if (!p) continue
@@ -161,7 +140,7 @@ async function connect(): Promise<MongoClient> {
     monitorCommands: true,
   })
   client.on('commandStarted', (e) => {
-    const m = metrics.getStore()
+    const m = currentDbMetrics()
     if (m) started.set(e.requestId, { t0: performance.now(), m })
   })
   const finish = (e: { requestId: number }) => {

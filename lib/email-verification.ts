@@ -9,7 +9,7 @@
 // imports the HTTP layer: it returns the events to audit.
 import type { IncomingMessage } from 'node:http'
 import { waitUntil } from '@vercel/functions'
-import type { AuditEvent } from './audit.js'
+import type { AuditEvent, Outcome } from './audit.js'
 import { getConfig } from './config.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, type UserDoc } from './db.js'
@@ -140,7 +140,7 @@ const invalidToken = () =>
  * issued under. 409 when a pending address was taken by another account meanwhile (the unique
  * index decides). Not throttled: a 256-bit token cannot be guessed.
  */
-export async function confirmVerification(token: string): Promise<{ actor: { id: string; username: string }; events: AuditEvent[] }> {
+export async function confirmVerification(token: string): Promise<Outcome> {
   const { verifications, users } = await collections()
   const link = await verifications.findOneAndDelete({ _id: hashLinkToken(token), expires_at: { $gt: now() } })
   if (!link) throw invalidToken()

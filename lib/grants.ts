@@ -2,7 +2,7 @@
 // serves `refresh_token` (6). A request naming another grant is answered `unsupported_grant_type`
 // (5.2), not `invalid_request`: the request is well formed, this server just does not serve
 // that grant here. Checked before the other fields, whose rules belong to the served grant.
-import { OAUTH, Problem, PROBLEM } from './problem.js'
+import { unsupportedGrantType } from './problem.js'
 
 export type GrantType = 'password' | 'refresh_token'
 
@@ -11,10 +11,5 @@ export function assertGrantType(body: unknown, served: GrantType): void {
   const value = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).grant_type : undefined
   // Absent, or not a string at all: the schema's to judge (`invalid_request`).
   if (typeof value !== 'string' || value === served) return
-  throw new Problem(400, 'Bad request', {
-    type: PROBLEM.unsupportedGrantType,
-    detail: `grant_type must be ${served} here`,
-    oauthError: OAUTH.unsupportedGrantType,
-    errors: [{ path: 'grant_type', message: `must be ${served}` }],
-  })
+  throw unsupportedGrantType(served)
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { getConfig } from './config.js'
-import { Problem, PROBLEM } from './problem.js'
+import { notImplemented } from './problem.js'
 
 /** The stored form of a link token: 256 random bits need no slow hash (like refresh tokens). */
 export const hashLinkToken = (token: string) => createHash('sha256').update(token).digest('base64url')
@@ -44,10 +44,7 @@ export interface LinkSetting {
 export function linkBase(req: IncomingMessage, setting: LinkSetting): string {
   if (setting.configured) return setting.configured
   if (getConfig().isDeployed) {
-    throw new Problem(501, 'Not implemented', {
-      type: PROBLEM.notImplemented,
-      detail: `${setting.what} links are not configured: set ${setting.variable} to the page of your front end that reads ?token=`,
-    })
+    throw notImplemented(`${setting.what} links are not configured: set ${setting.variable} to the page of your front end that reads ?token=`)
   }
   return `${requestOrigin(req)}${setting.localPath}`
 }

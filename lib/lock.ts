@@ -3,7 +3,7 @@
 // with a unique _id: inserting it is the atomic acquire; it expires so a crash cannot wedge it.
 import { now as clockNow } from './clock.js'
 import { collections } from './db.js'
-import { Problem, PROBLEM } from './problem.js'
+import { conflict } from './problem.js'
 
 /** Runs fn while holding the named lock (409 if it cannot be had within 5 s). */
 export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -19,7 +19,7 @@ export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T
       break
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err
-      if (Date.now() > deadline) throw new Problem(409, 'Conflict', { type: PROBLEM.conflict, detail: 'Another change is in progress; try again' })
+      if (Date.now() > deadline) throw conflict('Another change is in progress; try again')
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20 * Math.min(attempt + 1, 5)))
     }
   }

@@ -9,7 +9,7 @@ import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { getConfig } from './config.js'
-import { forbidden, OAUTH, Problem, PROBLEM } from './problem.js'
+import { badCredentials, emailNotVerified, forbidden, type Problem } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
 import {
@@ -24,61 +24,39 @@ import {
   tooMany,
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
-import { setCaller, recordEvent } from './http.js'
-
-// One body for every credential failure, so a client cannot tell which part was wrong.
-const badCredentials = () =>
-  new Problem(401, 'Unauthorized', {
-    type: PROBLEM.invalidGrant,
-    detail: 'Incorrect username or password',
-    oauthError: OAUTH.invalidGrant,
-    headers: { 'WWW-Authenticate': 'Bearer' },
-  })
+import type { AuditEvent, Outcome } from './audit.js'
 
 const THROTTLED = 'Too many failed attempts; try again later'
 
-const emailNotVerified = () =>
-  new Problem(403, 'Forbidden', {
-    type: PROBLEM.emailNotVerified,
-    detail: 'Confirm your email address first: open the link mailed to it (a completed password reset confirms it too)',
-    oauthError: OAUTH.emailNotVerified,
-  })
+/** A login's result: the token pair, or the refusal to throw; either way what to audit. */
+export type GrantResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
 
-export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<TokenPair> {
+export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<GrantResult> {
   const identity = normalizeLogin(login)
   const { user, addressFailures } = await findLoginTarget(identity, meta.ip)
   // The audit trail names the account whatever spelling was used; an unknown name as given.
   const target = user ? { id: user._id.toHexString(), username: user.username } : { username: identity }
   if (isAddressBlocked(addressFailures)) {
-    recordEvent('login.throttled', { target })
-    throw tooMany([addressFailures], THROTTLED)
+    return { events: [{ event: 'login.throttled', target }], refusal: tooMany([addressFailures], THROTTLED) }
   }
   // Counted before the compare, atomically: of a parallel burst only the first five compare.
   const key = user ? accountKey('login', user._id) : identifierKey('login', identity)
   const attempt = await countLoginAttempt(key)
-  if (isLoginBlocked(attempt)) {
-    recordEvent('login.throttled', { target })
-    throw tooMany([attempt], THROTTLED)
-  }
+  if (isLoginBlocked(attempt)) return { events: [{ event: 'login.throttled', target }], refusal: tooMany([attempt], THROTTLED) }
   const ok = await verifyPassword(password, user?.password_hash)
   if (!user || !ok) {
     await recordAddressFailure(meta.ip)
-    recordEvent('login.failure', { target })
-    throw badCredentials()
+    return { events: [{ event: 'login.failure', target }], refusal: badCredentials() }
   }
-  setCaller(user._id.toHexString(), user.username)
-  if (user.disabled) {
-    recordEvent('login.disabled')
-    throw forbidden('This account is disabled')
-  }
+  // The password proved who is acting, disabled or not.
+  const actor = { id: user._id.toHexString(), username: user.username }
+  if (user.disabled) return { actor, events: [{ event: 'login.disabled' }], refusal: forbidden('This account is disabled') }
   // REQUIRE_VERIFIED_EMAIL: told only after a correct password, like a disabled account.
-  if (getConfig().requireVerifiedEmail && user.email_verified !== true) throw emailNotVerified()
+  if (getConfig().requireVerifiedEmail && user.email_verified !== true) return { actor, events: [], refusal: emailNotVerified() }
   // The session carries the credential version read with the hash just compared.
-  const pending: Promise<unknown>[] = [createSession(user, meta, clearingAttempts(key))]
-  if (needsRehash(user.password_hash) && canRehashToBcrypt(password)) pending.push(upgradeHash(user._id, user.password_hash, password))
-  const [pair] = (await Promise.all(pending)) as [TokenPair]
-  recordEvent('login.success')
-  return pair
+  const rehash = needsRehash(user.password_hash) && canRehashToBcrypt(password) ? upgradeHash(user._id, user.password_hash, password) : undefined
+  const [pair, rehashed] = await Promise.all([createSession(user, meta, clearingAttempts(key)), rehash])
+  return { pair, actor, events: [...(rehashed ? [rehashed] : []), { event: 'login.success' }] }
 }
 
 /**
@@ -106,15 +84,16 @@ async function findLoginTarget(identity: string, ip: string): Promise<{ user?: U
  * credential version stay as they are. The write is conditional on the stored hash still being
  * the verified one, so a password change (or another login's upgrade) that landed meanwhile is
  * never overwritten with the old password; whichever upgrade lands first is the one audited.
- * A failed upgrade does not fail the login: the next one tries again.
+ * A failed upgrade does not fail the login: the next one tries again. Returns the event to audit.
  */
-async function upgradeHash(id: ObjectId, verifiedHash: string, password: string): Promise<void> {
+async function upgradeHash(id: ObjectId, verifiedHash: string, password: string): Promise<AuditEvent | undefined> {
   try {
     const { users } = await collections()
     const hash = await hashPassword(password)
     const { modifiedCount } = await users.updateOne({ _id: id, password_hash: verifiedHash }, { $set: { password_hash: hash } })
-    if (modifiedCount === 1) recordEvent('password.rehashed', { detail: { from: hashScheme(verifiedHash), to: 'bcrypt' } })
+    if (modifiedCount === 1) return { event: 'password.rehashed', detail: { from: hashScheme(verifiedHash), to: 'bcrypt' } }
   } catch (err) {
     log('warn', 'password.rehash_failed', describeError(err))
   }
+  return undefined
 }

@@ -6,7 +6,7 @@
 import type { Transporter } from 'nodemailer'
 import { getConfig } from './config.js'
 import { log } from './log.js'
-import { Problem, PROBLEM } from './problem.js'
+import { notImplemented } from './problem.js'
 
 export interface Mail {
   to: string
@@ -27,7 +27,7 @@ const RESET_BY_MAIL_MISSING =
 /** 501 when this deployment cannot send mail: a link would silently go nowhere. */
 export function assertMailConfigured(detail = RESET_BY_MAIL_MISSING): void {
   if (mailMode() !== 'none') return
-  throw new Problem(501, 'Not implemented', { type: PROBLEM.notImplemented, detail })
+  throw notImplemented(detail)
 }
 
 let transport: { url: string; transporter: Promise<Transporter> } | undefined

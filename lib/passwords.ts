@@ -78,7 +78,7 @@ parentPort.on('message', (job) => {
 // at concurrency 4 was 1.8-3.8x its p99 alone with 2 workers, 0.7-1.8x with 1, at much the same
 // login rate; see BENCHMARKS.md). At most 4: beyond that, workers only queue in the OS instead
 // of here, and cost memory.
-const POOL_SIZE = Math.min(4, Math.max(1, availableParallelism() - 1))
+let poolSize = Math.min(4, Math.max(1, availableParallelism() - 1))
 // A worker that keeps dying (out of memory, a broken install) should not be restarted forever.
 const MAX_CRASHES = 3
 
@@ -164,7 +164,7 @@ function startWorker(): Slot | undefined {
 
 function dispatch(): void {
   while (queue.length > 0 && !inThread) {
-    const slot = slots.find((s) => !s.busy) ?? (slots.length < POOL_SIZE ? startWorker() : undefined)
+    const slot = slots.find((s) => !s.busy) ?? (slots.length < poolSize ? startWorker() : undefined)
     if (!slot) return
     const pending = queue.shift()!
     slot.busy = pending
@@ -179,6 +179,15 @@ function run(job: Job): Promise<JobResult> {
     queue.push({ job, resolve, reject })
     dispatch()
   })
+}
+
+/**
+ * How many worker threads may hash at once. For local tools only: the seed script hashes a file
+ * on every core it is given, with nothing else to serve; the service keeps the default above.
+ */
+export function setPasswordWorkers(count: number): void {
+  poolSize = Math.max(1, Math.min(Math.floor(count), availableParallelism()))
+  dispatch()
 }
 
 export async function hashPassword(password: string, cost = getConfig().bcryptCost): Promise<string> {

@@ -107,6 +107,56 @@ export const forbidden = (detail = 'You are not allowed to do this') =>
 
 export const notFound = (detail = 'No such resource') => new Problem(404, 'Not found', { type: PROBLEM.notFound, detail })
 
+export const methodNotAllowed = (method: string, allow: string) =>
+  new Problem(405, 'Method not allowed', { type: PROBLEM.methodNotAllowed, detail: `${method} is not served here; use ${allow}`, headers: { Allow: allow } })
+
+// The token routes (RFC 6749 5.2): a refused grant is 400 `invalid_grant`; bad credentials at
+// login are 401 with the same code and `WWW-Authenticate: Bearer`, one body whatever was wrong.
+export const invalidGrant = (detail: string) =>
+  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail, oauthError: OAUTH.invalidGrant })
+
+export const badCredentials = () =>
+  new Problem(401, 'Unauthorized', {
+    type: PROBLEM.invalidGrant,
+    detail: 'Incorrect username or password',
+    oauthError: OAUTH.invalidGrant,
+    headers: { 'WWW-Authenticate': 'Bearer' },
+  })
+
+export const unsupportedGrantType = (served: string) =>
+  new Problem(400, 'Bad request', {
+    type: PROBLEM.unsupportedGrantType,
+    detail: `grant_type must be ${served} here`,
+    oauthError: OAUTH.unsupportedGrantType,
+    errors: [{ path: 'grant_type', message: `must be ${served}` }],
+  })
+
+/** 429 with Retry-After (RFC 6585 4); `invalid_request` for the token routes' clients. */
+export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+  new Problem(429, 'Too many requests', {
+    type: PROBLEM.tooManyRequests,
+    detail,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+    oauthError: OAUTH.invalidRequest,
+  })
+
+/** 501: the deployment is not configured for this. */
+export const notImplemented = (detail: string) => new Problem(501, 'Not implemented', { type: PROBLEM.notImplemented, detail })
+
+// REQUIRE_VERIFIED_EMAIL: a correct password on an account whose email is not verified yet.
+export const emailNotVerified = () =>
+  new Problem(403, 'Forbidden', {
+    type: PROBLEM.emailNotVerified,
+    detail: 'Confirm your email address first: open the link mailed to it (a completed password reset confirms it too)',
+    oauthError: OAUTH.emailNotVerified,
+  })
+
+export const tooLarge = (limitBytes: number) =>
+  new Problem(413, 'Payload too large', { type: PROBLEM.tooLarge, detail: `The body must be at most ${limitBytes} bytes` })
+
+export const unsupportedMediaType = (detail: string, headers?: Record<string, string>) =>
+  new Problem(415, 'Unsupported media type', { type: PROBLEM.unsupportedMediaType, detail, headers })
+
 export const conflict = (detail: string, type: string = PROBLEM.conflict) => new Problem(409, 'Conflict', { type, detail })
 
 export const unavailable = (cause?: unknown) =>

@@ -13,7 +13,8 @@ import { getConfig } from './config.js'
 import { coalesce } from './coalesce.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
-import { OAUTH, Problem, PROBLEM, unauthorized } from './problem.js'
+import { invalidGrant, unauthorized, type Problem } from './problem.js'
+import type { Outcome } from './audit.js'
 import type { SessionView } from './schemas.js'
 import { signAccessToken, type AccessClaims } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
@@ -48,9 +49,6 @@ function newRefreshToken(sid: string): { token: string; hash: string } {
   const token = `${sid}.${randomBytes(32).toString('base64url')}`
   return { token, hash: hashToken(token) }
 }
-
-const invalidGrant = (detail: string) =>
-  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail, oauthError: OAUTH.invalidGrant })
 
 async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' | 'role'>, refreshToken: string): Promise<TokenPair> {
   const claims: AccessClaims = { sub: session.user_id.toHexString(), preferred_username: session.username, role: session.role, sid: session._id }
@@ -92,14 +90,16 @@ export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?:
   return pairFor(session, refresh.token)
 }
 
-export type RefreshOutcome = { pair: TokenPair; userId: string; graced: boolean }
+/** A refresh's result: a new pair, or the refusal to throw (a reuse); either way what to audit. */
+export type RefreshResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
 
 /**
  * Rotates a refresh token: one atomic update in the common case. A token rotated away less than
  * REFRESH_REUSE_INTERVAL ago gets a fresh pair (a lost response, two tabs); an older one is
- * treated as stolen and ends the whole session (RFC 9700 4.14.2).
+ * treated as stolen and ends the whole session (RFC 9700 4.14.2), which is audited as
+ * `token.reuse`. Tokens that are simply not valid are refused by a throw, with nothing to audit.
  */
-export async function rotateRefreshToken(token: string, meta: ClientMeta, onReuse: (session: SessionDoc) => void): Promise<RefreshOutcome> {
+export async function rotateRefreshToken(token: string, meta: ClientMeta): Promise<RefreshResult> {
   const sid = token.split('.')[0] ?? ''
   if (!/^[A-Za-z0-9_-]{22}$/.test(sid)) throw invalidGrant('The refresh token is not valid')
   const { sessions } = await collections()
@@ -115,7 +115,7 @@ export async function rotateRefreshToken(token: string, meta: ClientMeta, onReus
   )
   if (rotated) {
     await refuseStale(rotated)
-    return { pair: await pairFor(rotated, next.token), userId: rotated.user_id.toHexString(), graced: false }
+    return { pair: await pairFor(rotated, next.token), actor: actorOf(rotated), events: [{ event: 'token.refresh' }] }
   }
 
   // Not the current token: find out whether it is a recent one, an old one, or nothing of ours.
@@ -135,14 +135,19 @@ export async function rotateRefreshToken(token: string, meta: ClientMeta, onReus
     )
     if (graced) {
       await refuseStale(graced)
-      return { pair: await pairFor(graced, next.token), userId: graced.user_id.toHexString(), graced: true }
+      return { pair: await pairFor(graced, next.token), actor: actorOf(graced), events: [{ event: 'token.refresh_grace' }] }
     }
     throw invalidGrant('The refresh token is not valid')
   }
   await sessions.deleteOne({ _id: sid })
-  onReuse(session)
-  throw invalidGrant('The refresh token was already used; the session has ended')
+  return {
+    actor: actorOf(session),
+    events: [{ event: 'token.reuse', detail: { session_id: session._id } }],
+    refusal: invalidGrant('The refresh token was already used; the session has ended'),
+  }
 }
+
+const actorOf = (session: Pick<SessionDoc, 'user_id' | 'username'>) => ({ id: session.user_id.toHexString(), username: session.username })
 
 /**
  * A refresh is refused, and its session ended, when the session's user is gone, disabled or on

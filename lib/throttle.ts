@@ -19,7 +19,7 @@
 //   before the work.
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
-import { OAUTH, Problem, PROBLEM } from './problem.js'
+import { tooManyRequests, type Problem } from './problem.js'
 import { now as clockNow, nowMs } from './clock.js'
 
 const MINUTE_MS = 60 * 1000
@@ -69,12 +69,7 @@ async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: numbe
 export function tooMany(counters: CounterDoc[], detail: string): Problem {
   const until = Math.max(...counters.map((c) => c.expires_at.getTime()))
   const retryAfter = Math.max(1, Math.ceil((until - nowMs()) / 1000))
-  return new Problem(429, 'Too many requests', {
-    type: PROBLEM.tooManyRequests,
-    detail,
-    headers: { 'Retry-After': String(retryAfter) },
-    oauthError: OAUTH.invalidRequest,
-  })
+  return tooManyRequests(detail, retryAfter)
 }
 
 // --- logins ------------------------------------------------------------------------------

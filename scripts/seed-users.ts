@@ -8,15 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import bcrypt from 'bcryptjs'
 import { MongoBulkWriteError, MongoNetworkError, MongoServerSelectionError, ObjectId, type Collection, type MongoClient, type WriteError } from 'mongodb'
 import { ConfigError, MONGODB_URI_RULE, getConfig, isMongoUri, loadConfig } from '../lib/config.js'
 import { getClient, getDb, type UserDoc } from '../lib/db.js'
 import { applyImportChange, createUser, newUserDoc } from '../lib/users.js'
-import { hashPassword, isBcryptHash, verifyPassword } from '../lib/passwords.js'
+import { hashPassword, setPasswordWorkers, verifyPassword } from '../lib/passwords.js'
 import { Problem } from '../lib/problem.js'
 import { normalizeUsername, type Role } from '../lib/schemas.js'
-import { HashPool, type Hasher } from './seed-hash-pool.js'
 import { InputError, planRows, readUsersFile, type RawRow, type RowFailure, type ValidRow } from './seed-input.js'
 import { describeSource, readSourceRows, SourceError } from './seed-source.js'
 import { describeUri, redactSecrets } from './mongo-uri.js'
@@ -295,7 +293,6 @@ interface Outcome {
 interface Run {
   options: Options
   cost: number
-  hasher: Hasher
   /** One user from flags: created through createUser, as the API would. */
   single: boolean
   users?: Collection<UserDoc>
@@ -413,7 +410,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
   const hashed = await Promise.allSettled(
     rows.map(async (r) => {
       try {
-        return r.passwordHash ?? (await run.hasher.hash(r.password!, run.cost))
+        return r.passwordHash ?? (await hashPassword(r.password!, run.cost))
       } finally {
         run.progress.tick()
       }
@@ -469,12 +466,10 @@ async function updateRow(run: Run, row: ValidRow, target: UserDoc): Promise<void
     // A password equal to the current one is no change: the user keeps their sessions.
     let passwordHash: string | undefined
     // The stored hash may be an imported argon2 one (a user who has not logged in since): the
-    // service's own verifier takes both kinds; the pool's bcrypt compare would only throw.
-    const samePassword = (password: string) =>
-      isBcryptHash(target.password_hash) ? run.hasher.compare(password, target.password_hash) : verifyPassword(password, target.password_hash)
+    // service's own verifier takes both kinds.
     if (row.passwordHash !== undefined) passwordHash = row.passwordHash
-    else if (!(await samePassword(row.password!))) {
-      passwordHash = run.options.dryRun ? 'changed' : await run.hasher.hash(row.password!, run.cost)
+    else if (!(await verifyPassword(row.password!, target.password_hash))) {
+      passwordHash = run.options.dryRun ? 'changed' : await hashPassword(row.password!, run.cost)
     }
     const changes =
       row.email !== target.email ||
@@ -737,12 +732,6 @@ async function main(argv: string[]): Promise<number> {
   const run: Run = {
     options,
     cost: config.bcryptCost,
-    // One user needs no threads; a file gets the pool (bcryptjs is pure JS: one core per thread).
-    // Rows that all carry a hash (a migration) need no bcrypt threads either.
-    hasher:
-      single || !planned.rows.some((r) => r.password !== undefined)
-        ? { hash: (p, c) => hashPassword(p, c), compare: (p, h) => bcrypt.compare(p, h), close: async () => {} }
-        : new HashPool(options.workers),
     single,
     created: 0,
     updated: 0,
@@ -803,10 +792,12 @@ async function main(argv: string[]): Promise<number> {
     if (offline !== undefined && planned.rows.length > 0) {
       process.stderr.write(`seed: dry run without a database (${offline}): rows are checked against the rules only, not against existing users\n`)
     }
+    // A file hashes on as many threads as --workers gives (bcryptjs is pure JS: one core per
+    // thread), in the service's own pool; one user needs the default.
+    if (!single) setPasswordWorkers(options.workers)
     if (planned.rows.length > 0) await processAll(run, planned.rows)
   } finally {
     run.progress.finish()
-    await run.hasher.close()
     await client?.close().catch(() => undefined)
   }
 

@@ -1,4 +1,4 @@
-import { route, readBody, parseBody, send, currentRequest } from '../../lib/http.js'
+import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
 import { LoginForm, LoginJson, TokenResponse } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
@@ -33,8 +33,9 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'password')
     const input = parseBody(spec.methods.POST, body)
-    const ctx = currentRequest()!
-    const pair = await passwordGrant(input.username, input.password, { ip: ctx.ip, userAgent: ctx.userAgent })
-    send(res, 200, pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    const result = await passwordGrant(input.username, input.password, clientMeta())
+    record(result)
+    if ('refusal' in result) throw result.refusal
+    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   },
 })

@@ -1,5 +1,5 @@
-import { route, readBody, parse, param, send, recordEvent, setCaller } from '../../lib/http.js'
-import { bearerToken, requireUser } from '../../lib/auth.js'
+import { route, readBody, parse, param, send, recordEvent, setCaller, requireUser } from '../../lib/http/index.js'
+import { bearerToken } from '../../lib/auth.js'
 import { LOGOUT_SCOPES, LogoutBody } from '../../lib/schemas.js'
 import { endSession, endSessions } from '../../lib/sessions.js'
 import { verifyAccessToken } from '../../lib/tokens.js'
@@ -27,7 +27,7 @@ export const spec = defineRoute({
 // Ends the presented token's session (local), every other one (others) or all (global).
 export default route(spec, {
   POST: async (req, res) => {
-    const claims = await verifyAccessToken(bearerToken(req))
+    const claims = await verifyAccessToken(bearerToken(req.headers.authorization))
     const body = await readBody(req)
     const query = param(req, 'scope')
     const input = body.kind === 'empty' ? (query ? { scope: query } : {}) : body.value

@@ -1,4 +1,4 @@
-import { route, readBody, parseBody, send, currentRequest, setCaller, recordEvent } from '../../lib/http.js'
+import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
 import { RefreshForm, RefreshJson, TokenResponse } from '../../lib/schemas.js'
 import { rotateRefreshToken } from '../../lib/sessions.js'
 import { OAUTH } from '../../lib/problem.js'
@@ -29,13 +29,9 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'refresh_token')
     const input = parseBody(spec.methods.POST, body)
-    const ctx = currentRequest()!
-    const outcome = await rotateRefreshToken(input.refresh_token, { ip: ctx.ip, userAgent: ctx.userAgent }, (session) => {
-      setCaller(session.user_id.toHexString(), session.username)
-      recordEvent('token.reuse', { detail: { session_id: session._id } })
-    })
-    setCaller(outcome.userId, '')
-    recordEvent(outcome.graced ? 'token.refresh_grace' : 'token.refresh')
-    send(res, 200, outcome.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    const result = await rotateRefreshToken(input.refresh_token, clientMeta())
+    record(result)
+    if ('refusal' in result) throw result.refusal
+    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   },
 })

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { route, param } from '../../lib/http.js'
+import { route, param } from '../../lib/http/index.js'
 import { notFound } from '../../lib/problem.js'
 import { defineRoute } from '../../lib/routes.js'
 

@@ -1,5 +1,5 @@
-import { route, readInput, readQuery, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
-import { requireAdmin, requireUser, isAdmin } from '../../lib/auth.js'
+import { route, readInput, readQuery, send, clientMeta, record, recordEvent, requireAdmin, requireUser } from '../../lib/http/index.js'
+import { isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/schemas.js'
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
@@ -49,10 +49,10 @@ export default route(spec, {
     if (!byAdmin && input.email_verified !== undefined) throw forbidden('Only an admin may set email_verified')
     const linkBase = byAdmin ? undefined : verificationLinkBase(req)
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
-    if (!byAdmin) await countSignup(currentRequest()!.ip)
+    if (!byAdmin) await countSignup(clientMeta().ip)
     const user = await createUser({ ...input, emailVerified: input.email_verified })
     recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
-    if (linkBase) recordEvents(await mailSignupLink(user, linkBase))
+    if (linkBase) record(await mailSignupLink(user, linkBase))
     send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
   },
   // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix

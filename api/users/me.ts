@@ -1,5 +1,4 @@
-import { route, readInput, send, currentRequest, recordEvent, recordEvents } from '../../lib/http.js'
-import { requireUser } from '../../lib/auth.js'
+import { route, readInput, send, clientMeta, recordEvent, record, requireUser } from '../../lib/http/index.js'
 import { verificationLinkBase } from '../../lib/email-verification.js'
 import { PatchMe } from '../../lib/schemas.js'
 import { deleteUser, publicUser, updateUser } from '../../lib/users.js'
@@ -41,8 +40,8 @@ export default route(spec, {
   PATCH: async (req, res) => {
     const caller = await requireUser(req)
     const change = await readInput(req, spec.methods.PATCH)
-    const { user, events } = await updateUser(caller, caller.user, change, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
-    recordEvents(events)
+    const { user, events } = await updateUser(caller, caller.user, change, { ip: clientMeta().ip, verifyLinkBase: () => verificationLinkBase(req) })
+    record(events)
     send(res, 200, publicUser(user))
   },
   DELETE: async (req, res) => {

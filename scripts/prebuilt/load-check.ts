@@ -34,7 +34,10 @@ const CHILD = `
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-const probes = JSON.parse(process.argv[1])
+// On stdin, not argv: a function that reaches every route's description lists many modules.
+let input = ''
+for await (const chunk of process.stdin) input += chunk
+const probes = JSON.parse(input)
 const failures = []
 const firstLine = (err) => String((err && err.message) || err).split('\\n')[0]
 const loaders = new Map()
@@ -90,11 +93,12 @@ export async function checkHandlersLoad(outputCopy: string): Promise<LoadFailure
     ),
   })) satisfies (Probe & { dir: string })[]
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', CHILD, JSON.stringify(probes)], {
+    const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', CHILD], {
       cwd: dirname(outputCopy),
       env: { PATH: process.env.PATH, VERCEL: '1', NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     })
+    child.stdin.end(JSON.stringify(probes))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

@@ -1,6 +1,5 @@
 // POST /api/auth/email/verify-request: mails the caller a new verification link.
-import { route, readInput, send, recordEvents } from '../../../lib/http.js'
-import { requireUser } from '../../../lib/auth.js'
+import { route, readInput, send, record, requireUser } from '../../../lib/http/index.js'
 import { EmailVerifyAccepted, EmailVerifyRequest } from '../../../lib/schemas.js'
 import { requestVerification, verificationLinkBase } from '../../../lib/email-verification.js'
 import { defineRoute } from '../../../lib/routes.js'
@@ -31,7 +30,7 @@ export default route(spec, {
     const caller = await requireUser(req)
     const linkBase = verificationLinkBase(req)
     await readInput(req, spec.methods.POST)
-    recordEvents(await requestVerification(caller.user, linkBase))
+    record(await requestVerification(caller.user, linkBase))
     send(res, 202, ACCEPTED)
   },
 })

@@ -1,5 +1,5 @@
 // POST /api/auth/email/verify: redeems a verification token once.
-import { route, readInput, send, recordEvents, setCaller } from '../../../lib/http.js'
+import { route, readInput, send, record } from '../../../lib/http/index.js'
 import { EmailVerify } from '../../../lib/schemas.js'
 import { confirmVerification } from '../../../lib/email-verification.js'
 import { defineRoute } from '../../../lib/routes.js'
@@ -26,9 +26,7 @@ export const spec = defineRoute({
 export default route(spec, {
   POST: async (req, res) => {
     const input = await readInput(req, spec.methods.POST)
-    const { actor, events } = await confirmVerification(input.token)
-    setCaller(actor.id, actor.username)
-    recordEvents(events)
+    record(await confirmVerification(input.token))
     send(res, 204)
   },
 })

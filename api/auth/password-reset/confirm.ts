@@ -1,4 +1,4 @@
-import { route, readInput, send, recordEvents, setCaller } from '../../../lib/http.js'
+import { route, readInput, send, record } from '../../../lib/http/index.js'
 import { PasswordResetConfirm } from '../../../lib/schemas.js'
 import { confirmReset } from '../../../lib/reset.js'
 import { defineRoute } from '../../../lib/routes.js'
@@ -21,9 +21,7 @@ export const spec = defineRoute({
 export default route(spec, {
   POST: async (req, res) => {
     const input = await readInput(req, spec.methods.POST)
-    const { actor, events } = await confirmReset(input.token, input.new_password)
-    setCaller(actor.id, actor.username)
-    recordEvents(events)
+    record(await confirmReset(input.token, input.new_password))
     send(res, 204)
   },
 })

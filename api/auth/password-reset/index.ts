@@ -1,4 +1,4 @@
-import { route, readInput, send, currentRequest, recordEvents } from '../../../lib/http.js'
+import { route, readInput, send, clientMeta, record } from '../../../lib/http/index.js'
 import { assertMailConfigured } from '../../../lib/mail.js'
 import { PasswordResetAccepted, PasswordResetRequest } from '../../../lib/schemas.js'
 import { RESET_ACCEPTED, requestReset, resetLinkBase } from '../../../lib/reset.js'
@@ -30,7 +30,7 @@ export default route(spec, {
     assertMailConfigured()
     const linkBase = resetLinkBase(req)
     const input = await readInput(req, spec.methods.POST)
-    recordEvents(await requestReset(input, { ip: currentRequest()!.ip, linkBase }))
+    record(await requestReset(input, { ip: clientMeta().ip, linkBase }))
     send(res, 202, RESET_ACCEPTED)
   },
 })

@@ -1,5 +1,4 @@
-import { route, param, send, recordEvent } from '../../../lib/http.js'
-import { requireUser } from '../../../lib/auth.js'
+import { route, param, send, recordEvent, requireUser } from '../../../lib/http/index.js'
 import { endSession } from '../../../lib/sessions.js'
 import { notFound } from '../../../lib/problem.js'
 import { defineRoute } from '../../../lib/routes.js'

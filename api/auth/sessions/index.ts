@@ -1,5 +1,4 @@
-import { route, send } from '../../../lib/http.js'
-import { requireUser } from '../../../lib/auth.js'
+import { route, send, requireUser } from '../../../lib/http/index.js'
 import { listSessions } from '../../../lib/sessions.js'
 import { defineRoute } from '../../../lib/routes.js'
 import { SessionList } from '../../../lib/schemas.js'

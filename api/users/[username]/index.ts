@@ -1,5 +1,5 @@
-import { route, readInput, param, send, currentRequest, recordEvent, recordEvents, type Request, type Response } from '../../../lib/http.js'
-import { requireUser, authorizeSelfOrAdmin } from '../../../lib/auth.js'
+import { route, readInput, param, send, clientMeta, recordEvent, record, type Request, type Response, requireUser } from '../../../lib/http/index.js'
+import { authorizeSelfOrAdmin } from '../../../lib/auth.js'
 import { verificationLinkBase } from '../../../lib/email-verification.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
@@ -55,8 +55,8 @@ const change = (op: typeof spec.methods.PUT | typeof spec.methods.PATCH) => asyn
   const caller = await requireUser(req)
   authorizeSelfOrAdmin(caller, target(req))
   const input = await readInput(req, op)
-  const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: currentRequest()!.ip, verifyLinkBase: () => verificationLinkBase(req) })
-  recordEvents(events)
+  const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: clientMeta().ip, verifyLinkBase: () => verificationLinkBase(req) })
+  record(events)
   send(res, 200, publicUser(user))
 }
 

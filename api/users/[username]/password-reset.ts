@@ -1,5 +1,4 @@
-import { route, readInput, param, send, recordEvents } from '../../../lib/http.js'
-import { requireAdmin } from '../../../lib/auth.js'
+import { route, readInput, param, send, record, requireAdmin } from '../../../lib/http/index.js'
 import { AdminPasswordReset, PasswordResetLink, normalizeUsername } from '../../../lib/schemas.js'
 import { issueResetLink, resetLinkBase } from '../../../lib/reset.js'
 import { requireUserNamed } from '../../../lib/users.js'
@@ -31,7 +30,7 @@ export default route(spec, {
     await readInput(req, spec.methods.POST)
     const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
     const { link, events } = await issueResetLink(user, linkBase)
-    recordEvents(events)
+    record(events)
     send(res, 200, link)
   },
 })

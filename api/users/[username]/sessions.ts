@@ -1,5 +1,4 @@
-import { route, param, send, recordEvent } from '../../../lib/http.js'
-import { requireAdmin } from '../../../lib/auth.js'
+import { route, param, send, recordEvent, requireAdmin } from '../../../lib/http/index.js'
 import { normalizeUsername, SessionList } from '../../../lib/schemas.js'
 import { endSessions, listSessions } from '../../../lib/sessions.js'
 import { requireUserNamed } from '../../../lib/users.js'
