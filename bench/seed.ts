@@ -57,7 +57,7 @@ interface SeedJson {
 
 function runSeed(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed-users.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed/main.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, DOTENV_CONFIG_QUIET: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],

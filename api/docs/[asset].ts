@@ -9,8 +9,11 @@ import { notFound } from '../../lib/problem.js'
 import { defineRoute } from '../../lib/routes.js'
 
 // Resolved like an import, so it works wherever the function's node_modules sits; vercel.json's
-// `includeFiles` ships these files, as file tracing cannot follow a computed path.
-const DIST = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+// `includeFiles` ships these files, as file tracing cannot follow a computed path. Resolved on
+// first use, not at import: the OpenAPI function imports this file for its description only,
+// and ships no Swagger UI.
+let dist: string | undefined
+const distDir = () => (dist ??= dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')))
 
 // Configuration as a served script rather than inline, so the page's CSP stays `script-src 'self'`.
 // The Authorize dialog's password flow posts a form (grant_type=password&username&password&scope,
@@ -54,7 +57,7 @@ function load(asset: Asset): Promise<Buffer> {
   const file = asset.file!
   let body = loaded.get(file)
   if (!body) {
-    body = readFile(join(DIST, file))
+    body = readFile(join(distDir(), file))
     // A failed read is retried by the next request rather than cached.
     body.catch(() => loaded.delete(file))
     loaded.set(file, body)
@@ -79,16 +82,16 @@ export const spec = defineRoute({
 })
 
 export default route(spec, {
-    GET: async (req, res) => {
-      const name = param(req, 'asset') ?? ''
-      const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
-      if (!asset) throw notFound('No such documentation file')
-      const body = await load(asset)
-      res.statusCode = 200
-      res.setHeader('Content-Type', asset.type)
-      res.setHeader('Content-Length', String(body.length))
-      // Swagger UI changes only with the package version, i.e. with a deployment.
-      res.setHeader('Cache-Control', 'public, max-age=3600')
-      res.end(body)
-    },
+  GET: async (req, res) => {
+    const name = param(req, 'asset') ?? ''
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
+    if (!asset) throw notFound('No such documentation file')
+    const body = await load(asset)
+    res.statusCode = 200
+    res.setHeader('Content-Type', asset.type)
+    res.setHeader('Content-Length', String(body.length))
+    // Swagger UI changes only with the package version, i.e. with a deployment.
+    res.setHeader('Cache-Control', 'public, max-age=3600')
+    res.end(body)
+  },
 })

@@ -1,7 +1,8 @@
-import { route, readInput, send, clientMeta, recordEvent, record, requireUser } from '../../lib/http/index.js'
-import { verificationLinkBase } from '../../lib/email-verification.js'
+import { route, readInput, send, clientMeta, record, requireUser } from '../../lib/http/index.js'
 import { PatchMe } from '../../lib/schemas.js'
-import { deleteUser, publicUser, updateUser } from '../../lib/users.js'
+import { verificationLinkBase } from '../../lib/email-verification.js'
+import { publicUser } from '../../lib/users.js'
+import { deleteUser, updateUser } from '../../lib/account.js'
 import { defineRoute } from '../../lib/routes.js'
 import { CHANGED_200, DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200 } from './_descriptions.js'
 
@@ -46,8 +47,7 @@ export default route(spec, {
   },
   DELETE: async (req, res) => {
     const caller = await requireUser(req)
-    await deleteUser(caller.user)
-    recordEvent('user.deleted')
+    record(await deleteUser(caller.user))
     send(res, 204)
   },
 })

@@ -4,7 +4,7 @@ import { Engine } from './engine.js'
 import { CursorManager } from './cursors.js'
 import { listen } from './server.js'
 import { Storage } from './storage.js'
-import type { ServerState } from './commands.js'
+import type { ServerState } from './commands/index.js'
 import type { Op } from './engine.js'
 
 export interface EmbeddedMongoOptions {

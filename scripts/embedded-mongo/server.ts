@@ -1,7 +1,7 @@
 // Owns the TCP side: accepting connections, per-connection in-order request processing,
 // the legacy OP_QUERY handshake vs OP_MSG replies, and closing everything on stop.
 import net from 'node:net'
-import { runCommand, type ServerState } from './commands.js'
+import { runCommand, type ServerState } from './commands/index.js'
 import { decodeMessage, encodeMsg, encodeReply, MessageReader, OP_QUERY, ProtocolError } from './wire.js'
 import { MongoServerError } from './errors.js'
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startService } from '../helpers/service.js'
 
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const SCRIPT = fileURLToPath(new URL('../../scripts/seed-users.ts', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../../scripts/seed/main.ts', import.meta.url))
 
 interface Summary {
   created: number

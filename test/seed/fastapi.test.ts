@@ -84,7 +84,7 @@ const json = (r: SeedResult) => JSON.parse(r.stdout) as SeedJson
 const secrets = () => [...Object.values(fixture.passwords), ...fixture.users.map((u) => u.hashed_password)]
 
 function seed(args: string[], db: string): Promise<SeedResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed-users.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed/main.ts', ...args], {
     env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: db, BCRYPT_COST: '4', DB_TIMEOUT_MS: '1000', DOTENV_CONFIG_QUIET: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

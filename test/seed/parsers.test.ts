@@ -1,8 +1,8 @@
 // Pure logic of the seed script: RFC 4180 records with their lines, JSON item lines, and
 // naming a connection string without its password.
 import { describe, expect, it } from 'vitest'
-import { CsvError, parseCsv } from '../../scripts/seed-csv.js'
-import { jsonRows } from '../../scripts/seed-input.js'
+import { CsvError, parseCsv } from '../../scripts/seed/csv.js'
+import { jsonRows } from '../../scripts/seed/input.js'
 import { describeUri, redactSecrets } from '../../scripts/mongo-uri.js'
 
 describe('parseCsv', () => {

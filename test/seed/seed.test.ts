@@ -38,7 +38,7 @@ const newDb = () => `seed_${randomBytes(5).toString('hex')}`
 
 // By absolute path, so a test may run the script from another working directory.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const SCRIPT = fileURLToPath(new URL('../../scripts/seed-users.ts', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../../scripts/seed/main.ts', import.meta.url))
 
 function seedProcess(args: string[], opts: { db: string; stdin?: string; env?: Record<string, string>; cwd?: string }) {
   const child = spawn(process.execPath, ['--import', TSX, SCRIPT, ...args], {

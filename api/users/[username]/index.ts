@@ -1,8 +1,9 @@
-import { route, readInput, param, send, clientMeta, recordEvent, record, type Request, type Response, requireUser } from '../../../lib/http/index.js'
+import { route, readInput, param, send, clientMeta, record, type Request, type Response, requireUser } from '../../../lib/http/index.js'
 import { authorizeSelfOrAdmin } from '../../../lib/auth.js'
 import { verificationLinkBase } from '../../../lib/email-verification.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
-import { deleteUser, publicUser, requireUserNamed, updateUser } from '../../../lib/users.js'
+import { publicUser, requireUserNamed } from '../../../lib/users.js'
+import { deleteUser, updateUser } from '../../../lib/account.js'
 import { defineRoute } from '../../../lib/routes.js'
 import { CHANGED_200, DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200 } from '../_descriptions.js'
 
@@ -73,8 +74,7 @@ export default route(spec, {
     const caller = await requireUser(req)
     authorizeSelfOrAdmin(caller, target(req))
     const user = await requireUserNamed(target(req))
-    await deleteUser(user)
-    recordEvent('user.deleted', { target: { id: user._id.toHexString(), username: user.username } })
+    record(await deleteUser(user))
     send(res, 204)
   },
 })

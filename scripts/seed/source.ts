@@ -4,8 +4,8 @@
 // other command), on a client of its own that is closed before anything is written. Messages
 // name the host, never the connection string's password.
 import { MongoClient } from 'mongodb'
-import { rawFromDocument, type RawRow } from './seed-input.js'
-import { describeUri, redactSecrets } from './mongo-uri.js'
+import { rawFromDocument, type RawRow } from './input.js'
+import { describeUri, redactSecrets } from '../mongo-uri.js'
 
 export interface SourceOptions {
   uri: string

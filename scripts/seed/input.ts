@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { ObjectId } from 'mongodb'
 import * as v from 'valibot'
-import { Email, EmailVerified, NewPassword, RoleSchema, Username, type Role } from '../lib/schemas.js'
-import { passwordProblems } from '../lib/password-policy.js'
-import { importableHashProblem } from '../lib/passwords.js'
-import { CsvError, parseCsv } from './seed-csv.js'
+import { Email, EmailVerified, NewPassword, RoleSchema, Username, type Role } from '../../lib/schemas.js'
+import { passwordProblems } from '../../lib/password-policy.js'
+import { importableHashProblem } from '../../lib/passwords.js'
+import { CsvError, parseCsv } from './csv.js'
 
 /** The input cannot be used at all (missing file, broken JSON, bad header): exit 2. */
 export class InputError extends Error {
