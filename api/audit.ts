@@ -1,20 +1,15 @@
 import { route, readQuery, send, requireAdmin } from '../lib/http/index.js'
 import { listAudit } from '../lib/audit.js'
 import { AuditPage, AuditQuery } from '../lib/schemas.js'
-import { defineRoute } from '../lib/routes.js'
+import { adminPage, defineRoute } from '../lib/routes.js'
 
 export const spec = defineRoute({
   path: '/api/audit',
   methods: {
-    GET: {
-      tag: 'audit',
-      summary: 'Audit events (admin)',
-      description: 'Newest first, cursor pages; kept 90 days.',
-      auth: 'bearer',
-      query: AuditQuery,
-      ok: { status: 200, description: 'One page of events', schema: AuditPage },
-      errors: [400, 403],
-    },
+    GET: adminPage({ tag: 'audit', summary: 'Audit events (admin)', description: 'Newest first, cursor pages; kept 90 days.' }, AuditQuery, {
+      description: 'One page of events',
+      schema: AuditPage,
+    }),
   },
 })
 

@@ -9,9 +9,9 @@ import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
 import { getConfig } from './config.js'
-import { badCredentials, emailNotVerified, forbidden, type Problem } from './problem.js'
+import { badCredentials, emailNotVerified, forbidden } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
-import { createSession, type ClientMeta, type TokenPair } from './sessions.js'
+import { createSession, type ClientMeta, type GrantResult } from './sessions.js'
 import {
   accountKey,
   addressKey,
@@ -24,12 +24,9 @@ import {
   tooMany,
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
-import type { AuditEvent, Outcome } from './audit.js'
+import type { AuditEvent } from './audit.js'
 
 const THROTTLED = 'Too many failed attempts; try again later'
-
-/** A login's result: the token pair, or the refusal to throw; either way what to audit. */
-export type GrantResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
 
 export async function passwordGrant(login: string, password: string, meta: ClientMeta): Promise<GrantResult> {
   const identity = normalizeLogin(login)

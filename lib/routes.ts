@@ -68,5 +68,14 @@ export interface RouteSpec {
   methods: Partial<Record<Method, OperationSpec>>
 }
 
+/** An admin's list in cursor pages: a bearer token of an admin (403 otherwise), a query (400). */
+export function adminPage<Q extends QuerySchema>(
+  text: Pick<OperationSpec, 'tag' | 'summary' | 'description'>,
+  query: Q,
+  page: Omit<Success, 'status'>,
+): OperationSpec & { query: Q } {
+  return { ...text, auth: 'bearer', query, ok: { status: 200, ...page }, errors: [400, 403] }
+}
+
 /** Declares a route's description, keeping the exact methods for the handlers' types. */
 export const defineRoute = <const R extends RouteSpec>(spec: R): R => spec

@@ -90,8 +90,8 @@ export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?:
   return pairFor(session, refresh.token)
 }
 
-/** A refresh's result: a new pair, or the refusal to throw (a reuse); either way what to audit. */
-export type RefreshResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
+/** A grant's result (login, refresh): a token pair, or the refusal to throw; either way what to audit. */
+export type GrantResult = Outcome & ({ pair: TokenPair } | { refusal: Problem })
 
 /**
  * Rotates a refresh token: one atomic update in the common case. A token rotated away less than
@@ -99,7 +99,7 @@ export type RefreshResult = Outcome & ({ pair: TokenPair } | { refusal: Problem 
  * treated as stolen and ends the whole session (RFC 9700 4.14.2), which is audited as
  * `token.reuse`. Tokens that are simply not valid are refused by a throw, with nothing to audit.
  */
-export async function rotateRefreshToken(token: string, meta: ClientMeta): Promise<RefreshResult> {
+export async function rotateRefreshToken(token: string, meta: ClientMeta): Promise<GrantResult> {
   const sid = token.split('.')[0] ?? ''
   if (!/^[A-Za-z0-9_-]{22}$/.test(sid)) throw invalidGrant('The refresh token is not valid')
   const { sessions } = await collections()

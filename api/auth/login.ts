@@ -1,9 +1,10 @@
-import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
-import { LoginForm, LoginJson, TokenResponse } from '../../lib/schemas.js'
+import { route, readBody, parseBody, clientMeta } from '../../lib/http/index.js'
+import { LoginForm, LoginJson } from '../../lib/schemas.js'
 import { passwordGrant } from '../../lib/login.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
 import { defineRoute } from '../../lib/routes.js'
+import { answerGrant, tokenPairOk } from './_grant.js'
 
 export const spec = defineRoute({
   path: '/api/auth/login',
@@ -21,7 +22,7 @@ export const spec = defineRoute({
         'and per client address (50 in 15 minutes).',
       auth: 'none',
       body: { json: LoginJson, form: LoginForm, oauthError: OAUTH.invalidRequest },
-      ok: { status: 200, description: 'A new session\'s token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      ok: tokenPairOk('A new session\'s token pair'),
       errors: [401, 403, 429],
     },
   },
@@ -33,9 +34,6 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'password')
     const input = parseBody(spec.methods.POST, body)
-    const result = await passwordGrant(input.username, input.password, clientMeta())
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    answerGrant(res, await passwordGrant(input.username, input.password, clientMeta()))
   },
 })

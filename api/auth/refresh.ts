@@ -1,9 +1,10 @@
-import { route, readBody, parseBody, send, clientMeta, record } from '../../lib/http/index.js'
-import { RefreshForm, RefreshJson, TokenResponse } from '../../lib/schemas.js'
+import { route, readBody, parseBody, clientMeta } from '../../lib/http/index.js'
+import { RefreshForm, RefreshJson } from '../../lib/schemas.js'
 import { rotateRefreshToken } from '../../lib/sessions.js'
 import { OAUTH } from '../../lib/problem.js'
 import { assertGrantType } from '../../lib/grants.js'
 import { defineRoute } from '../../lib/routes.js'
+import { answerGrant, tokenPairOk } from './_grant.js'
 
 export const spec = defineRoute({
   path: '/api/auth/refresh',
@@ -18,7 +19,7 @@ export const spec = defineRoute({
         'session whose user\'s password, role or status changed since it started. A `grant_type` other than `refresh_token` gets 400 `unsupported_grant_type` (RFC 6749 5.2).',
       auth: 'none',
       body: { json: RefreshJson, form: RefreshForm, oauthError: OAUTH.invalidRequest },
-      ok: { status: 200, description: 'A new token pair', schema: TokenResponse, headers: ['Cache-Control', 'Pragma'] },
+      ok: tokenPairOk('A new token pair'),
     },
   },
 })
@@ -29,9 +30,6 @@ export default route(spec, {
     const body = await readBody(req)
     assertGrantType(body.value, 'refresh_token')
     const input = parseBody(spec.methods.POST, body)
-    const result = await rotateRefreshToken(input.refresh_token, clientMeta())
-    record(result)
-    if ('refusal' in result) throw result.refusal
-    send(res, 200, result.pair, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+    answerGrant(res, await rotateRefreshToken(input.refresh_token, clientMeta()))
   },
 })

@@ -6,7 +6,7 @@ import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
 import { countSignup } from '../../lib/throttle.js'
 import { mailSignupLink, verificationLinkBase } from '../../lib/email-verification.js'
-import { defineRoute } from '../../lib/routes.js'
+import { adminPage, defineRoute } from '../../lib/routes.js'
 
 export const spec = defineRoute({
   path: '/api/users',
@@ -24,15 +24,7 @@ export const spec = defineRoute({
       ok: { status: 201, description: 'Created', schema: PublicUser, headers: ['Location'] },
       errors: [403, 409, 429, 501],
     },
-    GET: {
-      tag: 'users',
-      summary: 'List users (admin)',
-      description: 'Cursor pages sorted by username.',
-      auth: 'bearer',
-      query: ListUsersQuery,
-      ok: { status: 200, description: 'One page of users', schema: UserPage },
-      errors: [400, 403],
-    },
+    GET: adminPage({ tag: 'users', summary: 'List users (admin)', description: 'Cursor pages sorted by username.' }, ListUsersQuery, { description: 'One page of users', schema: UserPage }),
   },
 })
 

@@ -40,14 +40,15 @@ describe('access tokens (HS256)', () => {
     expect((await svc.call('GET', '/api/users/me', { token })).status).toBe(200)
   })
 
-  const cases: { name: string; make: () => Promise<string> | string }[] = [
+  // Every refusal says the same thing but for an expired token and one that is no JWT at all.
+  const cases: { name: string; make: () => Promise<string> | string; detail?: string }[] = [
     { name: 'alg none', make: () => unsigned({ ...claims, exp: now() + 60 }) },
     { name: 'a wrong key', make: () => sign({ ...claims, exp: now() + 60 }, {}, new TextEncoder().encode('x'.repeat(40))) },
     { name: 'a wrong algorithm (HS512 with the same secret)', make: () => sign({ ...claims, exp: now() + 60 }, { alg: 'HS512' }) },
     { name: 'a wrong issuer', make: () => sign({ ...claims, iss: 'someone-else', exp: now() + 60 }) },
     { name: 'a wrong audience', make: () => sign({ ...claims, aud: 'another-api', exp: now() + 60 }) },
     { name: 'no exp', make: () => sign({ ...claims, exp: undefined }) },
-    { name: 'an expired exp', make: () => sign({ ...claims, iat: now() - 3600, exp: now() - 600 }) },
+    { name: 'an expired exp', make: () => sign({ ...claims, iat: now() - 3600, exp: now() - 600 }), detail: 'The access token has expired' },
     { name: 'no sid', make: () => sign({ ...claims, sid: undefined, exp: now() + 60 }) },
     { name: 'another typ', make: () => sign({ ...claims, exp: now() + 60 }, { typ: 'JWT' }) },
     {
@@ -60,14 +61,22 @@ describe('access tokens (HS256)', () => {
     { name: 'a jwk header', make: () => sign({ ...claims, exp: now() + 60 }, { jwk: { kty: 'oct', k: base64url.encode(secret) } }) },
     { name: 'a jku header', make: () => sign({ ...claims, exp: now() + 60 }, { jku: 'http://127.0.0.1:1/jwks.json' }) },
     { name: 'an unknown kid', make: () => sign({ ...claims, exp: now() + 60 }, { kid: 'other' }) },
-    { name: 'garbage', make: () => 'not.a.jwt' },
+    { name: 'garbage', make: () => 'not.a.jwt', detail: 'The access token is malformed' },
   ]
 
-  it.each(cases)('refuses $name with 401 and WWW-Authenticate', async ({ make }) => {
+  it.each(cases)('refuses $name with 401, invalid_token and WWW-Authenticate', async ({ make, detail }) => {
     const res = await svc.call('GET', '/api/users/me', { token: await make() })
     expect(res.status).toBe(401)
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/)
+    // RFC 6750 3.1: a token was presented, so the challenge names the error.
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(await res.json()).toEqual({
+      type: 'urn:problem:unauthorized',
+      title: 'Unauthorized',
+      status: 401,
+      detail: detail ?? 'The access token is not acceptable',
+      error: 'invalid_token',
+    })
   })
 
   it('answers a request with no token 401 without an error code (RFC 6750 3.1)', async () => {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { whenReady } from './ready.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 // What the runner, the seed script and npm read; tests, docs and benchmarks stay behind.
@@ -85,30 +86,10 @@ export async function startNpmDev(scratch: Scratch, env: Record<string, string> 
     }
   }
   process.once('exit', reap)
-  let output = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reap()
-      reject(new Error(`npm run dev did not start within ${START_TIMEOUT_MS} ms:\n${output}`))
-    }, START_TIMEOUT_MS)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const m = /Ready on (http:\/\/\S+)/.exec(output)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`npm run dev exited (${code ?? signal}) before it was ready:\n${output}`))
-    })
-  })
+  const { url, output } = await whenReady(child, 'npm run dev', START_TIMEOUT_MS, reap)
   return {
     url,
-    output: () => output,
+    output,
     fetch: (path, init) => fetch(url + path, init),
     stop: async () => {
       try {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
 import type { Role } from '../../lib/schemas.js'
+import { whenReady } from './ready.js'
 
 export interface Service {
   url: string
@@ -53,29 +54,12 @@ export async function startService(extra: Record<string, string> = {}): Promise<
     env: { ...process.env, ...env, PORT: '0', DOTENV_CONFIG_QUIET: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let output = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 30_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const m = /Ready on (http:\/\/\S+)/.exec(output)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`service exited with ${code}:\n${output}`))
-    })
-  })
+  const { url, output } = await whenReady(child, 'the service', 30_000)
   const service: Service = {
     url,
     env,
     pid: child.pid!,
-    output: () => output,
+    output,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve()

@@ -135,8 +135,9 @@ async function proveMigratedLogins(db: string): Promise<void> {
       const wrong = await svc.call('POST', '/api/auth/login', { json: { username: user.username, password: `${password}!` } })
       expect(wrong.status).toBe(401)
       expect(wrong.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-      expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/)
-      expect(((await wrong.json()) as { error: string }).error).toBe('invalid_grant')
+      // RFC 6749 5.2 and the contract: one answer for every credential failure.
+      expect(wrong.headers.get('www-authenticate')).toBe('Bearer')
+      expect(await wrong.json()).toEqual({ type: 'urn:problem:invalid-grant', title: 'Unauthorized', status: 401, detail: 'Incorrect username or password', error: 'invalid_grant' })
       expect((await usersIn(db).findOne({ username: user.username }))!.password_hash).toBe(user.hashed_password)
 
       // The form body, as the FastAPI project's OAuth2 clients send it, on its short path.

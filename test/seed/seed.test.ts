@@ -162,7 +162,8 @@ describe('one user from flags', () => {
 
       const refused = await service.call('GET', '/api/users/me', { token: old.access_token })
       expect(refused.status).toBe(401)
-      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/)
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      expect(await refused.json()).toMatchObject({ error: 'invalid_token', detail: 'The session has ended' })
       expect((await service.call('POST', '/api/auth/login', { json: { username: 'uma', password: oldPassword } })).status).toBe(401)
       const fresh = await login(service, 'uma', newPassword)
       expect((await service.call('GET', '/api/users/me', { token: fresh.access_token })).status).toBe(200)

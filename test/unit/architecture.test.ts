@@ -82,4 +82,19 @@ describe('the import rule (docs/ARCHITECTURE.md)', () => {
     const starters = [...deployed, ...sourcesUnder('scripts')].filter((f) => /new Worker\(/.test(readFileSync(join(ROOT, f), 'utf8')))
     expect(starters).toEqual(['lib/passwords.ts'])
   })
+
+  it('api/ and lib/ import only runtime dependencies (dotenv and other dev tools stay local)', () => {
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const packages = new Set<string>()
+    for (const file of deployed) {
+      const source = readFileSync(join(ROOT, file), 'utf8')
+      for (const [, , specifier] of source.matchAll(SPECIFIER)) {
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue
+        const parts = specifier!.split('/')
+        packages.add(specifier!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!)
+      }
+    }
+    expect(packages.has('mongodb')).toBe(true)
+    expect([...packages].filter((name) => !(name in dependencies))).toEqual([])
+  })
 })

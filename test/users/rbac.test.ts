@@ -1,4 +1,7 @@
-// Every user route against every kind of caller, in one table: the contract's RBAC.
+// Every user route against every kind of caller, in one table: the contract's RBAC. Each row
+// makes its own users and checks its own answer, so rows run in any order; a refused request is
+// shown to have changed nothing by reading both users back (and, for a refused creation, that
+// the user does not exist).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
 import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
@@ -6,7 +9,6 @@ import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 let svc: Service
 let box: Mailbox
 let adminToken: string
-const bodies: string[] = []
 
 // A user's own email change mails a verification link: deployed, only with mail configured.
 beforeAll(async () => {
@@ -88,6 +90,12 @@ const table: Case[] = [
   ),
 ]
 
+/** A user as an admin reads it, or the status when it cannot be read. */
+async function readBack(username: string): Promise<unknown> {
+  const res = await svc.call('GET', `/api/users/${username}`, { token: adminToken })
+  return res.status === 200 ? await res.json() : res.status
+}
+
 describe('user routes by caller', () => {
   it.each(table)('$caller: $route → $status', async ({ caller, method, path, body, status }) => {
     const self = await newUser(svc, adminToken, caller === 'admin' ? 'admin' : 'user')
@@ -98,26 +106,35 @@ describe('user routes by caller', () => {
     if (caller === 'disabled') {
       expect((await svc.call('PATCH', `/api/users/${self.username}`, { token: adminToken, json: { disabled: true } })).status).toBe(200)
     }
-    const res = await svc.call(method, path(ctx), { token, json: body && method !== 'GET' && method !== 'DELETE' ? body(ctx) : undefined })
+    const before = await Promise.all([readBack(self.username), readBack(other.username)])
+    const json = body && method !== 'GET' && method !== 'DELETE' ? body(ctx) : undefined
+    const res = await svc.call(method, path(ctx), { token, json })
     const text = await res.text()
-    bodies.push(text)
     expect(res.status, text).toBe(status)
+    // No answer of any route carries a password or a bcrypt hash.
+    expect(text).not.toMatch(/password_hash|"password"/)
+    expect(text).not.toMatch(/\$2[aby]\$\d\d\$/)
     if (status >= 400) {
       expect(res.headers.get('content-type')).toBe('application/problem+json')
-      if (status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/)
+      const problem = JSON.parse(text)
+      if (status === 401) {
+        // RFC 6750 3.1: no error code without a token; invalid_token for one that no longer works.
+        expect(res.headers.get('www-authenticate')).toBe(caller === 'anonymous' ? 'Bearer' : 'Bearer error="invalid_token"')
+        expect(problem).toEqual(
+          caller === 'anonymous'
+            ? { type: 'urn:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'Authentication is required' }
+            : { type: 'urn:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'The session has ended', error: 'invalid_token' },
+        )
+      }
+      if (status === 403) expect(problem).toMatchObject({ type: 'urn:problem:forbidden', status: 403 })
+      // Refused: both users read back as they were, and a refused creation created nobody.
+      expect(await Promise.all([readBack(self.username), readBack(other.username)])).toEqual(before)
+      if (method === 'POST') expect(await readBack((json as { username: string }).username)).toBe(404)
     } else if (status !== 204) {
-      const json = JSON.parse(text)
-      const users = Array.isArray(json.items) ? json.items : [json]
+      const answer = JSON.parse(text)
+      const users = Array.isArray(answer.items) ? answer.items : [answer]
       for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'email_verified', 'id', 'pending_email', 'role', 'updated_at', 'username'])
     }
     if (status === 201) expect(res.headers.get('location')).toBe(`/api/users/${JSON.parse(text).username}`)
-  })
-
-  it('no answer of any route carried a password or a bcrypt hash', () => {
-    expect(bodies.length).toBe(table.length)
-    for (const b of bodies) {
-      expect(b).not.toMatch(/password_hash|"password"/)
-      expect(b).not.toMatch(/\$2[aby]\$\d\d\$/)
-    }
   })
 })

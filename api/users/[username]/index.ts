@@ -5,7 +5,7 @@ import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { publicUser, requireUserNamed } from '../../../lib/users.js'
 import { deleteUser, updateUser } from '../../../lib/account.js'
 import { defineRoute } from '../../../lib/routes.js'
-import { CHANGED_200, DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200 } from '../_descriptions.js'
+import { DELETED_204, LAST_ADMIN_DELETE, SELF_RULE, USER_200, userChange } from '../_descriptions.js'
 
 export const spec = defineRoute({
   path: '/api/users/{username}',
@@ -19,24 +19,16 @@ export const spec = defineRoute({
       ok: USER_200,
       errors: [403, 404],
     },
-    PUT: {
-      tag: 'users',
-      summary: 'Replace email and password (admin, or yourself)',
-      description: `The FastAPI project's full update. An admin may also send \`role\`, \`disabled\` and \`email_verified\`; an email an admin sets for another user is set at once, unverified unless \`email_verified\` says otherwise. ${SELF_RULE}`,
-      auth: 'bearer',
-      body: { json: PutUser },
-      ok: CHANGED_200,
-      errors: [403, 404, 409, 429, 501],
-    },
-    PATCH: {
-      tag: 'users',
-      summary: 'Change some fields (admin, or yourself)',
-      description: `Only an admin may change \`role\`, \`disabled\` or \`email_verified\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${SELF_RULE}`,
-      auth: 'bearer',
-      body: { json: PatchUser },
-      ok: CHANGED_200,
-      errors: [403, 404, 409, 429, 501],
-    },
+    PUT: userChange(
+      'Replace email and password (admin, or yourself)',
+      `The FastAPI project's full update. An admin may also send \`role\`, \`disabled\` and \`email_verified\`; an email an admin sets for another user is set at once, unverified unless \`email_verified\` says otherwise. ${SELF_RULE}`,
+      PutUser,
+    ),
+    PATCH: userChange(
+      'Change some fields (admin, or yourself)',
+      `Only an admin may change \`role\`, \`disabled\` or \`email_verified\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${SELF_RULE}`,
+      PatchUser,
+    ),
     DELETE: {
       tag: 'users',
       summary: 'Delete a user (admin, or yourself)',
