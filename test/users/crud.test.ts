@@ -5,12 +5,18 @@ import { ADMIN, login, newUser, startService, startWithAdmin, type Service } fro
 import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 
 let svc: Service
+let mail: Mailbox
 let adminToken: string
 
+// A user's own email change mails a verification link: deployed, only with mail configured.
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  mail = await startMailbox()
+  ;({ svc, adminToken } = await startWithAdmin(mailSettings(mail)))
 })
-afterAll(() => svc?.stop())
+afterAll(async () => {
+  await svc?.stop()
+  await mail?.close()
+})
 
 const get = async (path: string) => svc.call('GET', path, { token: adminToken })
 
