@@ -3,6 +3,7 @@
 // user-import.ts. Never returns a password hash to a caller.
 import * as v from 'valibot'
 import { ObjectId, type Filter } from 'mongodb'
+import type { AuditEvent } from './audit.js'
 import { collections, type UserDoc } from './db.js'
 import { badRequest, notFound } from './problem.js'
 import { hashPassword } from './passwords.js'
@@ -45,14 +46,17 @@ export interface NewUser {
   emailVerified?: boolean
 }
 
-/** Inserts a user; 409 when the username or email is taken (the unique index decides). */
-export async function createUser(input: NewUser): Promise<UserDoc> {
+/**
+ * Inserts a user; 409 when the username or email is taken (the unique index decides). Returns
+ * the user and the event to audit.
+ */
+export async function createUser(input: NewUser): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const { users } = await collections()
   if (input.password !== undefined) await refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
-  const doc = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role, emailVerified: input.emailVerified })
-  await users.insertOne(doc)
-  return doc
+  const user = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role, emailVerified: input.emailVerified })
+  await users.insertOne(user)
+  return { user, events: [{ event: 'user.created', target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } }] }
 }
 
 export async function findUserByUsername(username: string): Promise<UserDoc | null> {

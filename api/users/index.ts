@@ -1,4 +1,4 @@
-import { route, readInput, readQuery, send, clientMeta, record, recordEvent, requireAdmin, requireUser } from '../../lib/http/index.js'
+import { route, readInput, readQuery, send, clientMeta, record, requireAdmin, requireUser } from '../../lib/http/index.js'
 import { isAdmin } from '../../lib/auth.js'
 import { getConfig } from '../../lib/config.js'
 import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/schemas.js'
@@ -42,8 +42,8 @@ export default route(spec, {
     const linkBase = byAdmin ? undefined : verificationLinkBase(req)
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
     if (!byAdmin) await countSignup(clientMeta().ip)
-    const user = await createUser({ ...input, emailVerified: input.email_verified })
-    recordEvent('user.created', { target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } })
+    const { user, events } = await createUser({ ...input, emailVerified: input.email_verified })
+    record(events)
     if (linkBase) record(await mailSignupLink(user, linkBase))
     send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
   },
