@@ -10,6 +10,10 @@ import { spec as passwordResetConfirm } from './auth/password-reset/confirm.js'
 import { spec as emailVerifyRequest } from './auth/email/verify-request.js'
 import { spec as emailVerify } from './auth/email/verify.js'
 import { spec as refresh } from './auth/refresh.js'
+import { spec as mfaTotp } from './auth/mfa/totp.js'
+import { spec as mfaActivate } from './auth/mfa/totp/activate.js'
+import { spec as mfaRecoveryCodes } from './auth/mfa/recovery-codes.js'
+import { spec as mfaVerify } from './auth/mfa/verify.js'
 import { spec as sessions } from './auth/sessions/index.js'
 import { spec as session } from './auth/sessions/[id].js'
 import { spec as docs } from './docs.js'
@@ -22,6 +26,7 @@ import { spec as me } from './users/me.js'
 import { spec as user } from './users/[username]/index.js'
 import { spec as userPasswordReset } from './users/[username]/password-reset.js'
 import { spec as userSessions } from './users/[username]/sessions.js'
+import { spec as userMfa } from './users/[username]/mfa.js'
 
 let all: readonly RouteSpec[] | undefined
 
@@ -30,6 +35,6 @@ let all: readonly RouteSpec[] | undefined
  * imports this one, so the list cannot be built while the modules load.
  */
 export function routeSpecs(): readonly RouteSpec[] {
-  all ??= [login, refresh, logout, sessions, session, passwordReset, passwordResetConfirm, emailVerifyRequest, emailVerify, users, me, user, userSessions, userPasswordReset, audit, health, jwks, openapi, docs, docsAsset]
+  all ??= [login, refresh, logout, sessions, session, passwordReset, passwordResetConfirm, emailVerifyRequest, emailVerify, mfaTotp, mfaActivate, mfaRecoveryCodes, mfaVerify, users, me, user, userSessions, userPasswordReset, userMfa, audit, health, jwks, openapi, docs, docsAsset]
   return all
 }

@@ -16,6 +16,7 @@ import type { UserDoc } from '../lib/db.js'
 import { measureColdStarts, type ColdStartReport } from './cold-start.js'
 import { load, median, type Figures } from './load.js'
 import { measureMigratedLogins, PASSLIB_ARGON2 } from './migrated.js'
+import { mfaFixtures } from './mfa.js'
 import { makeBenchRoot, ROOT, startDatabase, startRunner } from './service.js'
 
 const HELP = `Usage: npm run bench -- [options]
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     ADMIN_USERNAME: ADMIN_USER,
     ADMIN_PASSWORD: `Adm-${randomBytes(12).toString('base64url')}`,
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   }
 
   step('starting the embedded database and the local runner')
@@ -296,6 +298,23 @@ async function main(): Promise<void> {
     { name: 'logout', method: 'POST', path: '/api/auth/logout', roundTripTarget: 1 },
     { connections: C, amount: logoutCount, next: () => ({ headers: { authorization: `Bearer ${logoutPool.shift() ?? 'exhausted'}` } }) },
     logoutWarm,
+  )
+
+  // Issue 18: a TOTP user's two steps. The password step answers 403 mfa_required (by count:
+  // bcrypt-bound like a login); verify trades an mfa_token and the current code for a pair, one
+  // user per request (a code is accepted once per user).
+  const verifyCount = quick ? 200 : 1000
+  const mfa = await mfaFixtures(client, env.MONGODB_DB!, benchDoc, verifyCount + C)
+  await measure(
+    { name: 'login, TOTP user (403)', method: 'POST', path: '/api/auth/login', roundTripTarget: 3, targetNote: 'answers 403 mfa_required' },
+    { connections: 4, headers: json, body: JSON.stringify({ username: mfa.passwordUser, password: benchPassword }), amount: quick ? 8 : 16 },
+    4,
+  )
+  const verifyBodies = await mfa.verifyBodies()
+  await measure(
+    { name: 'mfa verify', method: 'POST', path: '/api/auth/mfa/verify', roundTripTarget: 4 },
+    { connections: C, amount: verifyCount, headers: json, next: () => ({ body: verifyBodies.shift() ?? '{}' }) },
+    C,
   )
 
   // Issue #5: a login (one connection, nothing else running) against one bcrypt compare.

@@ -38,6 +38,9 @@ export interface UserChange {
 
 export interface ChangeMeta {
   ip: string
+}
+
+export interface UserChangeMeta extends ChangeMeta {
   /** Where verification links point; asked only when a user changes their own address (may throw 501). */
   verifyLinkBase: () => string
 }
@@ -47,7 +50,7 @@ export interface ChangeMeta {
  * their own email or password proves the current password (ASVS 2.1.5), counted like a login.
  * Returns the user as written and the events to audit, which the caller records.
  */
-export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
+export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: UserChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const self = caller.user._id.equals(target._id)
   if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined || change.email_verified !== undefined)) {
     throw forbidden('Only an admin may change role, disabled or email_verified')
@@ -162,7 +165,7 @@ async function assertAnotherAdmin(except: ObjectId): Promise<void> {
  * Checks a current_password like a login: the attempt counted against the account before the
  * compare, a wrong one against the address too, a right one clearing the account's count.
  */
-async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
+export async function proveCurrentPassword(user: UserDoc, given: string | undefined, meta: ChangeMeta): Promise<void> {
   if (given === undefined) {
     throw badRequest('current_password: is required to change your email or password', [
       { path: 'current_password', message: 'is required to change your email or password' },

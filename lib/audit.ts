@@ -39,6 +39,16 @@ const AUDITED_EVENTS = [
   'email.verification_requested',
   'email.verified',
   'email.changed',
+  // A correct password that still needs a second factor (lib/mfa/verify.ts): no tokens yet.
+  'login.mfa_required',
+  'mfa.enrolled',
+  'mfa.activated',
+  'mfa.verified',
+  'mfa.failed',
+  'mfa.recovery_code_used',
+  'mfa.recovery_codes_renewed',
+  'mfa.removed',
+  'mfa.admin_reset',
 ] as const
 
 // Routine events: named in the log line only.

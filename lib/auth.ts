@@ -5,6 +5,8 @@
 import { forbidden, unauthorized } from './problem.js'
 import { loadCaller, type Caller } from './sessions.js'
 import { verifyAccessToken } from './tokens.js'
+import { getConfig } from './config.js'
+import { mfaRequired } from './problem.js'
 
 export type { Caller } from './sessions.js'
 
@@ -24,6 +26,22 @@ export function bearerToken(authorization: string | undefined): string {
 export async function authenticate(authorization: string | undefined): Promise<Caller> {
   const claims = await verifyAccessToken(bearerToken(authorization))
   return loadCaller(claims)
+}
+
+export interface CallerOptions {
+  /**
+   * The route serves a caller whose role needs a second factor (MFA_REQUIRED_ROLES) before they
+   * have proven one: GET /users/me, logout and the enrolment routes (contract).
+   */
+  beforeSecondFactor?: boolean
+}
+
+/** 403 `mfa_required` for an aal1 caller whose role needs aal2 (MFA_REQUIRED_ROLES), unless the route serves them. */
+export function assertAssurance(caller: Caller, options: CallerOptions = {}): void {
+  if (options.beforeSecondFactor || caller.assurance.aal === 'aal2') return
+  if (getConfig().mfaRequiredRoles.includes(caller.user.role)) {
+    throw mfaRequired('Your role requires a second factor: enroll TOTP (POST /api/auth/mfa/totp), then log in again with it')
+  }
 }
 
 export const isAdmin = (caller: Caller) => caller.user.role === 'admin'

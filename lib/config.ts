@@ -2,6 +2,8 @@
 // in an error (only the variable's name and what is wrong with it) and never throws at import,
 // so a misconfigured deployment still answers /api/health with a clear problem.
 import * as v from 'valibot'
+import { createHash } from 'node:crypto'
+import type { Role } from './schemas.js'
 
 const positiveInt = (fallback: number) =>
   v.pipe(
@@ -44,6 +46,13 @@ const Env = v.object({
   RESET_URL_BASE: v.optional(v.string()),
   VERIFY_URL_BASE: v.optional(v.string()),
   REQUIRE_VERIFIED_EMAIL: flag,
+  MFA_ENCRYPTION_KEY: v.optional(
+    v.pipe(v.string(), v.check((s) => decodeKey(s) !== undefined, 'must be 32 bytes, as 64 hex digits or base64')),
+  ),
+  MFA_REQUIRED_ROLES: v.optional(
+    v.pipe(v.string(), v.check((s) => splitList(s).every((r) => r === 'admin' || r === 'user'), 'must list roles (admin, user) separated by commas')),
+    '',
+  ),
   DB_TIMEOUT_MS: positiveInt(3000),
   VERCEL: v.optional(v.string()),
   NODE_ENV: v.optional(v.string()),
@@ -71,6 +80,13 @@ export interface Config {
   verifyUrlBase?: string
   /** Logins of accounts whose email is not verified are refused (403 email_not_verified). */
   requireVerifiedEmail: boolean
+  /**
+   * The AES-256-GCM key of the TOTP secrets (MFA_ENCRYPTION_KEY); locally a fixed development
+   * key when unset, deployed undefined (MFA enrolment then answers 501).
+   */
+  mfaEncryptionKey?: Buffer
+  /** Roles whose callers must have passed a second factor (aal2) to use the API (MFA_REQUIRED_ROLES). */
+  mfaRequiredRoles: Role[]
   dbTimeoutMs: number
   isDeployed: boolean
 }
@@ -82,6 +98,17 @@ export class ConfigError extends Error {
 // A deployed function has no default secret; local tools get a throwaway one so that
 // `npm ci && npm run dev` works with no .env at all.
 const LOCAL_DEV_SECRET = 'local-development-secret-not-for-production-use'
+// Likewise for MFA: a key everyone can derive, so local secrets are encrypted but not protected.
+const LOCAL_DEV_MFA_KEY = createHash('sha256').update('local-development-mfa-key-not-for-production-use').digest()
+
+/** A 256-bit key written as 64 hex digits or as base64 / base64url (43-44 characters). */
+function decodeKey(value: string): Buffer | undefined {
+  const text = value.trim()
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : undefined
+  return key?.length === 32 ? key : undefined
+}
+
+const splitList = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean)
 
 /**
  * The variables that are set to something. `NAME=` (as .env.example writes every optional one)
@@ -140,13 +167,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     refreshReuseSeconds: e.REFRESH_REUSE_INTERVAL,
     bcryptCost: e.BCRYPT_COST,
     allowSignup: e.ALLOW_SIGNUP,
-    corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: splitList(e.CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     resetUrlBase: e.RESET_URL_BASE,
     verifyUrlBase: e.VERIFY_URL_BASE,
     requireVerifiedEmail: e.REQUIRE_VERIFIED_EMAIL,
+    mfaEncryptionKey: e.MFA_ENCRYPTION_KEY ? decodeKey(e.MFA_ENCRYPTION_KEY) : isDeployed ? undefined : LOCAL_DEV_MFA_KEY,
+    mfaRequiredRoles: splitList(e.MFA_REQUIRED_ROLES) as Role[],
     dbTimeoutMs: e.DB_TIMEOUT_MS,
     isDeployed,
   })

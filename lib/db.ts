@@ -3,6 +3,7 @@
 // and per-request accounting of database time and round trips (for Server-Timing and the
 // benchmarks). It knows only a URI: it never imports local tooling, and never throws at import.
 import type { Role } from './schemas.js'
+import type { Aal, Amr } from './tokens.js'
 // Types only at the top: the driver itself is loaded on first use, so functions that never
 // touch the database (docs, OpenAPI, JWKS) don't pay for importing it at cold start.
 import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb'
@@ -28,6 +29,17 @@ export interface UserDoc {
   pending_email?: string | null
   /** Moves with every change of email or pending_email; a verification link records it (absent: 0). */
   email_version?: number
+  /** Second factors (lib/mfa/); absent on a user who never enrolled. */
+  mfa?: MfaDoc
+}
+
+export interface MfaDoc {
+  /** Active TOTP: the secret sealed with AES-256-GCM (lib/mfa/secrets.ts) and the last step accepted. */
+  totp?: { secret: string; activated_at: Date; last_step: number }
+  /** An enrolment waiting for its first code; a new enrolment replaces it. */
+  pending_totp?: { secret: string; created_at: Date }
+  /** Keyed hashes of the unused recovery codes. */
+  recovery_codes?: string[]
 }
 
 export interface SessionDoc {
@@ -46,6 +58,9 @@ export interface SessionDoc {
   ip: string
   /** The user's credential version when the session started; absent on older sessions (0). */
   cred_version?: number
+  /** How the session was authenticated (RFC 8176, NIST SP 800-63B); absent on older sessions: ["pwd"], aal1. */
+  amr?: Amr[]
+  aal?: Aal
 }
 
 export interface CounterDoc {

@@ -16,6 +16,7 @@ import {
   accountKey,
   addressKey,
   clearingAttempts,
+  clearLoginAttempts,
   countLoginAttempt,
   identifierKey,
   isAddressBlocked,
@@ -25,6 +26,7 @@ import {
 } from './throttle.js'
 import { loginFilter, normalizeLogin } from './users.js'
 import type { AuditEvent } from './audit.js'
+import { mfaChallenge, needsSecondFactor } from './mfa/verify.js'
 
 const THROTTLED = 'Too many failed attempts; try again later'
 
@@ -50,9 +52,15 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   if (user.disabled) return { actor, events: [{ event: 'login.disabled' }], refusal: forbidden('This account is disabled') }
   // REQUIRE_VERIFIED_EMAIL: told only after a correct password, like a disabled account.
   if (getConfig().requireVerifiedEmail && user.email_verified !== true) return { actor, events: [], refusal: emailNotVerified() }
+  // MFA (lib/mfa/verify.ts): the password is proven, so its count ends, but the answer is an
+  // mfa_token for POST /api/auth/mfa/verify, not a token pair.
+  if (needsSecondFactor(user)) {
+    const [refusal] = await Promise.all([mfaChallenge(user), clearLoginAttempts(key)])
+    return { actor, events: [{ event: 'login.mfa_required' }], refusal }
+  }
   // The session carries the credential version read with the hash just compared.
   const rehash = needsRehash(user.password_hash) && canRehashToBcrypt(password) ? upgradeHash(user._id, user.password_hash, password) : undefined
-  const [pair, rehashed] = await Promise.all([createSession(user, meta, clearingAttempts(key)), rehash])
+  const [pair, rehashed] = await Promise.all([createSession(user, meta, [clearingAttempts(key)]), rehash])
   return { pair, actor, events: [...(rehashed ? [rehashed] : []), { event: 'login.success' }] }
 }
 

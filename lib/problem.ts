@@ -21,6 +21,7 @@ export const PROBLEM = {
   tooManyRequests: 'urn:problem:too-many-requests',
   notImplemented: 'urn:problem:not-implemented',
   emailNotVerified: 'urn:problem:email-not-verified',
+  mfaRequired: 'urn:problem:mfa-required',
   unavailable: 'urn:problem:service-unavailable',
   internal: 'urn:problem:internal',
 } as const
@@ -35,6 +36,8 @@ export const OAUTH = {
   // An extension code of this service: a correct password on an account whose email is not yet
   // verified, while REQUIRE_VERIFIED_EMAIL=true.
   emailNotVerified: 'email_not_verified',
+  /** Auth0's code for a password grant that needs a second factor; also for an aal1 caller where aal2 is required. */
+  mfaRequired: 'mfa_required',
 } as const
 
 export interface FieldError {
@@ -50,6 +53,8 @@ export interface ProblemInit {
   /** OAuth error code, serialized as `error`. */
   oauthError?: string
   headers?: Record<string, string>
+  /** RFC 9457 3.2 extension members, serialized beside the standard ones (e.g. `mfa_token`). */
+  extensions?: Record<string, unknown>
   /** For the log only; never serialized. */
   cause?: unknown
 }
@@ -63,6 +68,7 @@ export class Problem extends Error {
   readonly errors?: FieldError[]
   readonly oauthError?: string
   readonly headers: Record<string, string>
+  readonly extensions?: Record<string, unknown>
   override readonly cause?: unknown
 
   constructor(status: number, title: string, init: ProblemInit) {
@@ -74,11 +80,13 @@ export class Problem extends Error {
     this.errors = init.errors
     this.oauthError = init.oauthError
     this.headers = init.headers ?? {}
+    this.extensions = init.extensions
     this.cause = init.cause
   }
 
   toJSON(): Record<string, unknown> {
     return {
+      ...this.extensions,
       type: this.type,
       title: this.title,
       status: this.status,
@@ -139,6 +147,17 @@ export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
     headers: { 'Retry-After': String(retryAfterSeconds) },
     oauthError: OAUTH.invalidRequest,
   })
+
+/**
+ * 403 `mfa_required` (Auth0's code): a login that needs a second factor, with the `mfa_token` and
+ * methods as extension members; or a caller whose role needs one (MFA_REQUIRED_ROLES).
+ */
+export const mfaRequired = (detail: string, extensions?: Record<string, unknown>) =>
+  new Problem(403, 'Forbidden', { type: PROBLEM.mfaRequired, detail, oauthError: OAUTH.mfaRequired, extensions })
+
+/** 400 `invalid_grant` naming the field that was refused (a second-factor code on the token route). */
+export const invalidGrantField = (path: string, message: string) =>
+  new Problem(400, 'Bad request', { type: PROBLEM.invalidGrant, detail: `${path}: ${message}`, errors: [{ path, message }], oauthError: OAUTH.invalidGrant })
 
 /** 501: the deployment is not configured for this. */
 export const notImplemented = (detail: string) => new Problem(501, 'Not implemented', { type: PROBLEM.notImplemented, detail })

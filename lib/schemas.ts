@@ -4,6 +4,7 @@
 // assignment) and every leaf is a string, number or boolean of its own (no `{"$ne": null}`).
 import * as v from 'valibot'
 import { PASSWORD_MAX_BYTES } from './passwords.js'
+import { normalizeRecoveryCode, RECOVERY_CODE_PATTERN } from './mfa/recovery.js'
 
 // The roles' one home: validation, the stored documents (db.ts), token claims (tokens.ts) and
 // the OpenAPI document all take them from here.
@@ -221,6 +222,7 @@ export const PublicUser = v.object({
   ),
   created_at: v.pipe(v.string(), v.isoTimestamp()),
   updated_at: v.pipe(v.string(), v.isoTimestamp()),
+  mfa: v.object({ totp: v.pipe(v.boolean(), v.description('Whether TOTP is active')) }),
 })
 
 /** One page of GET /api/users. */
@@ -323,3 +325,61 @@ export const EmailVerify = strict({ token: LinkToken })
 
 /** 202 answer of POST /api/auth/email/verify-request. */
 export const EmailVerifyAccepted = v.object({ status: v.literal('accepted'), detail: v.string() })
+// --- multi-factor authentication (lib/mfa/; api/auth/mfa/*, api/users/[username]/mfa.ts) ------
+
+/** The second factors a user with active TOTP can answer a login's `mfa_required` with. */
+export const MFA_METHODS = ['totp', 'recovery_code'] as const
+
+/** A TOTP code: 6 digits; spaces (as apps show "123 456") are dropped. */
+const TotpCode = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(16, 'must be 6 digits'),
+  v.transform((s) => s.replace(/\s/g, '')),
+  v.regex(/^\d{6}$/, 'must be 6 digits'),
+  v.metadata({ examples: ['123456'] }),
+)
+
+/** A recovery code as shown (`abcd-efgh-ijkl-mnop`), in any case, hyphens and spaces optional. */
+const RecoveryCode = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(64, 'is not a recovery code'),
+  v.transform(normalizeRecoveryCode),
+  v.regex(RECOVERY_CODE_PATTERN, 'is not a recovery code'),
+  v.metadata({ examples: ['abcd-efgh-ijkl-mnop'] }),
+)
+
+const oneFactor = <T extends { code?: string; recovery_code?: string }>() =>
+  v.check<T, string>((b) => (b.code === undefined) !== (b.recovery_code === undefined), 'give either code or recovery_code')
+
+/** POST /api/auth/mfa/totp */
+export const MfaEnrol = strict({ current_password: GivenPassword })
+
+/** POST /api/auth/mfa/totp/activate */
+export const MfaActivate = strict({ code: TotpCode })
+
+/** DELETE /api/auth/mfa/totp */
+export const MfaRemove = v.pipe(strict({ current_password: GivenPassword, code: v.optional(TotpCode), recovery_code: v.optional(RecoveryCode) }), oneFactor())
+
+/** POST /api/auth/mfa/recovery-codes */
+export const MfaRenewCodes = strict({ current_password: GivenPassword, code: TotpCode })
+
+const MfaToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(4096, 'is not valid'))
+
+/** POST /api/auth/mfa/verify */
+export const MfaVerify = v.pipe(
+  strict({ mfa_token: MfaToken, code: v.optional(TotpCode), recovery_code: v.optional(RecoveryCode) }),
+  oneFactor(),
+  v.description('The mfa_token of the 403 mfa_required answer to a login, and either a TOTP code or a recovery code'),
+)
+
+/** 201 answer of POST /api/auth/mfa/totp. */
+export const MfaEnrolment = v.object({
+  secret: v.pipe(v.string(), v.description('The TOTP secret in base32 (RFC 4648), for typing into an authenticator app')),
+  otpauth_uri: v.pipe(v.string(), v.description('otpauth://totp/... (Key Uri Format): SHA1, 6 digits, 30-second period')),
+  qr_svg: v.pipe(v.string(), v.description('An SVG image of otpauth_uri as a QR code')),
+})
+
+/** 200 answer of activation and of POST /api/auth/mfa/recovery-codes. */
+export const RecoveryCodes = v.object({
+  recovery_codes: v.pipe(v.array(v.string()), v.description('Ten single-use codes, shown only this once')),
+})

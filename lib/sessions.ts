@@ -16,7 +16,7 @@ import { collections, currentDbMetrics, getDb, onBehalfOf, type DbMetrics, type 
 import { invalidGrant, unauthorized, type Problem } from './problem.js'
 import type { Outcome } from './audit.js'
 import type { SessionView } from './schemas.js'
-import { signAccessToken, type AccessClaims } from './tokens.js'
+import { PASSWORD_ONLY, signAccessToken, type AccessClaims, type Assurance } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
 import { now as clockNow } from './clock.js'
 
@@ -36,6 +36,8 @@ export interface ClientMeta {
 export interface Caller {
   sid: string
   user: UserDoc
+  /** How the session was authenticated, from the verified access token. */
+  assurance: Assurance
 }
 
 // How many rotated hashes a session remembers: reuse of any of them is detected.
@@ -50,8 +52,10 @@ function newRefreshToken(sid: string): { token: string; hash: string } {
   return { token, hash: hashToken(token) }
 }
 
-async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' | 'role'>, refreshToken: string): Promise<TokenPair> {
-  const claims: AccessClaims = { sub: session.user_id.toHexString(), preferred_username: session.username, role: session.role, sid: session._id }
+async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' | 'role' | 'amr' | 'aal'>, refreshToken: string): Promise<TokenPair> {
+  // A refresh keeps the assurance the session was started with.
+  const assurance = session.aal ? { amr: session.amr ?? PASSWORD_ONLY.amr, aal: session.aal } : PASSWORD_ONLY
+  const claims: AccessClaims = { sub: session.user_id.toHexString(), preferred_username: session.username, role: session.role, sid: session._id, ...assurance }
   const { token, expiresIn } = await signAccessToken(claims)
   return { access_token: token, token_type: 'bearer', expires_in: expiresIn, refresh_token: refreshToken }
 }
@@ -60,9 +64,18 @@ async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' 
  * Starts a session for a user who just proved their password, stamped with the credential
  * version read together with the hash that was compared (so a change in between leaves it dead).
  * `alsoWrite` (the clearing of the account's login attempts) goes in the same update command: the
- * session is an upsert of a fresh random id, which always inserts.
+ * session is an upsert of a fresh random id, which always inserts. `assurance` is how the user
+ * proved who they are (a password, or a password and a second factor). `claim`, when given, is a
+ * write that must succeed before the session exists (the insert that spends a single-use
+ * mfa_token): it goes first in an ordered bulk write, so its duplicate key stops the session.
  */
-export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?: AnyBulkWriteOperation<SessionDoc>): Promise<TokenPair> {
+export async function createSession(
+  user: UserDoc,
+  meta: ClientMeta,
+  alsoWrite: AnyBulkWriteOperation<SessionDoc>[] = [],
+  assurance: Assurance = PASSWORD_ONLY,
+  claim?: AnyBulkWriteOperation<SessionDoc>,
+): Promise<TokenPair> {
   const { sessions } = await collections()
   const now = clockNow()
   const sid = randomBytes(16).toString('base64url')
@@ -80,10 +93,15 @@ export async function createSession(user: UserDoc, meta: ClientMeta, alsoWrite?:
     user_agent: meta.userAgent.slice(0, 200),
     ip: meta.ip,
     cred_version: credVersion(user),
+    amr: assurance.amr,
+    aal: assurance.aal,
   }
-  if (alsoWrite) {
+  if (claim) {
     const { _id, ...fields } = session
-    await sessions.bulkWrite([{ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, alsoWrite], { ordered: false })
+    await sessions.bulkWrite([claim, { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, ...alsoWrite], { ordered: true })
+  } else if (alsoWrite.length > 0) {
+    const { _id, ...fields } = session
+    await sessions.bulkWrite([{ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } }, ...alsoWrite], { ordered: false })
   } else {
     await sessions.insertOne(session)
   }
@@ -208,7 +226,7 @@ export async function loadCaller(claims: AccessClaims): Promise<Caller> {
   if (user.disabled) throw unauthorized('The account is disabled')
   if (credVersion(user) !== credVersion(row)) throw unauthorized('The session has ended')
   if (user.role !== claims.role) throw unauthorized('The session has ended')
-  return { sid: claims.sid, user }
+  return { sid: claims.sid, user, assurance: { amr: claims.amr, aal: claims.aal } }
 }
 
 /** Ends the caller's own session; false when it had already ended. One delete. */

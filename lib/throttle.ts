@@ -33,35 +33,41 @@ export const LIMITS = {
   signup: { address: 10, windowMs: 60 * MINUTE_MS },
   /** verification links asked for per account (POST /api/auth/email/verify-request), per 15 minutes */
   verify: { account: 5, windowMs: 15 * MINUTE_MS },
+  /** second-factor codes (TOTP or recovery) per account and per mfa_token, per 15 minutes */
+  mfa: { attempts: 5, windowMs: 15 * MINUTE_MS },
 } as const
 
-type Flow = 'login' | 'reset' | 'signup' | 'verify'
+type Flow = 'login' | 'reset' | 'signup' | 'verify' | 'mfa'
 
 /** The counter of an account, by id: every spelling of the account lands here. */
 export const accountKey = (flow: Flow, id: ObjectId) => `${flow}:acct:${id.toHexString()}`
 /** The counter of an identifier that names no account, in its normalised form. */
 export const identifierKey = (flow: Flow, identity: string) => `${flow}:id:${identity}`
 export const addressKey = (flow: Flow, ip: string) => `${flow}:ip:${ip}`
+/** The counter of one mfa_token (by its jti): a token has its own budget within the account's. */
+export const mfaTokenKey = (jti: string) => `mfa:tok:${jti}`
+/** The row whose insert spends one mfa_token (by its jti); it lives as long as the token. */
+export const spentMfaTokenKey = (jti: string) => `mfa:used:${jti}`
+
+/** The update pipeline that counts one: a window that has ended, or was never started, starts again at 1. */
+function countingUpdate(windowMs: number, now = clockNow()) {
+  const live = { $gt: ['$expires_at', now] }
+  return [
+    {
+      $set: {
+        count: { $cond: [live, { $add: ['$count', 1] }, 1] },
+        expires_at: { $cond: [live, '$expires_at', new Date(now.getTime() + windowMs)] },
+      },
+    },
+  ]
+}
 
 /**
  * Counts one against `id` and answers the counter after it, in one atomic update (an upsert with
  * an update pipeline): a window that has ended, or was never started, starts again at 1.
  */
 async function countIn(coll: Collection<CounterDoc>, id: string, windowMs: number): Promise<CounterDoc> {
-  const now = clockNow()
-  const live = { $gt: ['$expires_at', now] }
-  const doc = await coll.findOneAndUpdate(
-    { _id: id },
-    [
-      {
-        $set: {
-          count: { $cond: [live, { $add: ['$count', 1] }, 1] },
-          expires_at: { $cond: [live, '$expires_at', new Date(now.getTime() + windowMs)] },
-        },
-      },
-    ],
-    { upsert: true, returnDocument: 'after' },
-  )
+  const doc = await coll.findOneAndUpdate({ _id: id }, countingUpdate(windowMs), { upsert: true, returnDocument: 'after' })
   return doc!
 }
 
@@ -149,4 +155,34 @@ export async function countVerifyRequest(userId: ObjectId): Promise<void> {
   const { counters } = await collections()
   const perAccount = await countIn(counters, accountKey('verify', userId), LIMITS.verify.windowMs)
   if (perAccount.count > LIMITS.verify.account) throw tooMany([perAccount], 'Too many verification links asked for; try again later')
+}
+
+// --- second factors ------------------------------------------------------------------------
+
+/**
+ * Counts one second-factor attempt against each of `keys` (the account, and the mfa_token when
+ * there is one) in one command, before the code is compared. The counts are read afterwards
+ * (with the account, in one aggregate): each attempt sees at least its own count, so of a
+ * parallel burst at most LIMITS.mfa.attempts compare.
+ */
+export async function countMfaAttempts(keys: string[]): Promise<void> {
+  const { attempts } = await collections()
+  const now = clockNow()
+  await attempts.bulkWrite(
+    keys.map((key) => ({ updateOne: { filter: { _id: key }, update: countingUpdate(LIMITS.mfa.windowMs, now), upsert: true } })),
+    { ordered: false },
+  )
+}
+
+/** Counts one second-factor attempt of an account and answers the counter after it. */
+export async function countMfaAttempt(key: string): Promise<CounterDoc> {
+  const { attempts } = await collections()
+  return countIn(attempts, key, LIMITS.mfa.windowMs)
+}
+
+/** The 429 to answer when any of the counters (read after this attempt was counted) is past its limit. */
+export function mfaLimitReached(counters: (CounterDoc | undefined)[]): Problem | undefined {
+  const now = clockNow()
+  const blocking = counters.filter((c): c is CounterDoc => c !== undefined && c.expires_at > now && c.count > LIMITS.mfa.attempts)
+  return blocking.length > 0 ? tooMany(blocking, 'Too many wrong codes; try again later') : undefined
 }

@@ -8,14 +8,27 @@ import { getConfig, type Config } from './config.js'
 import { unauthorized } from './problem.js'
 import type { Role } from './schemas.js'
 
-export interface AccessClaims {
+/** Authentication assurance (NIST SP 800-63B): aal2 once a second factor was proven. */
+export type Aal = 'aal1' | 'aal2'
+/** Authentication methods (RFC 8176): `pwd` a password, `otp` a one-time code (TOTP or recovery code). */
+export type Amr = 'pwd' | 'otp'
+
+/** How a session was authenticated; sessions started before MFA existed read as password only. */
+export interface Assurance {
+  amr: Amr[]
+  aal: Aal
+}
+
+export const PASSWORD_ONLY: Assurance = Object.freeze({ amr: ['pwd'], aal: 'aal1' }) as Assurance
+
+export interface AccessClaims extends Assurance {
   sub: string
   preferred_username: string
   role: Role
   sid: string
 }
 
-interface SigningKey {
+export interface SigningKey {
   kid: string
   alg: 'HS256' | 'EdDSA' | 'ES256'
   sign: CryptoKey
@@ -76,7 +89,8 @@ function algorithmOf(key: KeyObject): SigningKey['alg'] {
   throw new Error('JWT_PRIVATE_KEY must be an Ed25519 or P-256 (ES256) private key in PKCS#8 PEM')
 }
 
-function signingKeys(): Promise<SigningKey[]> {
+/** The configured keys, the signing one first (also for the MFA step's token, lib/mfa/token.ts). */
+export function signingKeys(): Promise<SigningKey[]> {
   const config = getConfig()
   if (keysFor !== config || !keys) {
     keysFor = config
@@ -86,12 +100,13 @@ function signingKeys(): Promise<SigningKey[]> {
   return keys
 }
 
-export async function signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }> {
+/** Signs an access token; without amr/aal, a password-only one. */
+export async function signAccessToken(claims: Omit<AccessClaims, keyof Assurance> & Partial<Assurance>): Promise<{ token: string; expiresIn: number }> {
   const config = getConfig()
   const [key] = await signingKeys()
   if (!key) throw new Error('no signing key configured')
   const issuedAt = Math.floor(nowMs() / 1000)
-  const token = await new SignJWT({ preferred_username: claims.preferred_username, role: claims.role, sid: claims.sid })
+  const token = await new SignJWT({ preferred_username: claims.preferred_username, role: claims.role, sid: claims.sid, amr: claims.amr ?? PASSWORD_ONLY.amr, aal: claims.aal ?? PASSWORD_ONLY.aal })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYPE })
     .setIssuer(config.jwtIssuer)
     .setAudience(config.jwtAudience)
@@ -150,11 +165,22 @@ async function checkAccessToken(token: string, all: SigningKey[]): Promise<Verif
     if (typeof sub !== 'string' || typeof sid !== 'string' || (role !== 'admin' && role !== 'user') || typeof preferred_username !== 'string') {
       throw unauthorized('The access token is not acceptable')
     }
-    return Object.freeze({ ...payload, sub, sid, role, preferred_username })
+    return Object.freeze({ ...payload, sub, sid, role, preferred_username, ...assuranceOf(payload) })
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') throw unauthorized('The access token has expired')
     throw unauthorized('The access token is not acceptable')
   }
+}
+
+/** The amr and aal of a verified payload; a token signed before they existed is password-only. */
+function assuranceOf(payload: JWTPayload): Assurance {
+  const { amr, aal } = payload
+  if (aal === undefined && amr === undefined) return PASSWORD_ONLY
+  const methods = Array.isArray(amr) ? amr : []
+  if ((aal !== 'aal1' && aal !== 'aal2') || methods.length === 0 || !methods.every((m) => m === 'pwd' || m === 'otp')) {
+    throw unauthorized('The access token is not acceptable')
+  }
+  return { amr: methods as Amr[], aal }
 }
 
 /** The public keys for /.well-known/jwks.json (empty with HS256: a shared secret is never published). */

@@ -26,6 +26,7 @@ export function publicUser(u: UserDoc): PublicUserJson {
     pending_email: u.pending_email ?? null,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
+    mfa: { totp: Boolean(u.mfa?.totp) },
   }
 }
 
@@ -115,7 +116,7 @@ export async function listUsers(query: ListQuery): Promise<{ items: PublicUserJs
   if (query.role) filter.role = query.role
   if (Object.keys(range).length > 0) filter.username = range
   const docs = await users
-    .find(filter, { projection: { password_hash: 0 } })
+    .find(filter, { projection: { password_hash: 0, 'mfa.totp.secret': 0, 'mfa.pending_totp': 0, 'mfa.recovery_codes': 0 } })
     .sort({ username: 1 })
     .limit(query.limit + 1)
     .toArray()

@@ -19,7 +19,9 @@ export const spec = defineRoute({
         'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
         'With REQUIRE_VERIFIED_EMAIL=true, a correct password on an account whose email is not verified gets 403 with `error: "email_not_verified"` (a wrong one stays 401 and counts). ' +
         'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
-        'and per client address (50 in 15 minutes).',
+        'and per client address (50 in 15 minutes). ' +
+        'An account with active TOTP gets, after a correct password, 403 `mfa_required` with an `mfa_token` and `mfa_methods` instead of tokens: ' +
+        'finish with POST /api/auth/mfa/verify. Access tokens carry `amr` (`["pwd"]`, or `["pwd","otp"]` after a second factor) and `aal` (`aal1` / `aal2`).',
       auth: 'none',
       body: { json: LoginJson, form: LoginForm, oauthError: OAUTH.invalidRequest },
       ok: tokenPairOk('A new session\'s token pair'),

@@ -35,7 +35,7 @@ export default route(spec, {
     const scope = await Promise.resolve()
       .then(() => parse(spec.methods.POST.body.json, input).scope)
       .catch(async (err: unknown) => {
-        await requireUser(req)
+        await requireUser(req, { beforeSecondFactor: true })
         throw err
       })
     setCaller(claims.sub, claims.preferred_username)
@@ -43,7 +43,7 @@ export default route(spec, {
       // One delete proves the session was live and ends it.
       if (!(await endSession(claims.sub, claims.sid))) throw unauthorized('The session has ended')
     } else {
-      const caller = await requireUser(req)
+      const caller = await requireUser(req, { beforeSecondFactor: true })
       await endSessions(caller.user._id, scope === 'others' ? caller.sid : undefined)
     }
     recordEvent('logout', { detail: { scope } })

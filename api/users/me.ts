@@ -33,7 +33,8 @@ export const spec = defineRoute({
 
 export default route(spec, {
   GET: async (req, res) => {
-    const caller = await requireUser(req)
+    // Open to a caller who still owes a second factor (MFA_REQUIRED_ROLES): it is how they see they do.
+    const caller = await requireUser(req, { beforeSecondFactor: true })
     send(res, 200, publicUser(caller.user))
   },
   // Changing email or password needs current_password (ASVS 2.1.5); a new email waits for the

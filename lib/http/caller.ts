@@ -3,7 +3,7 @@
 // and the audit trail read both when the request ends (route.ts).
 import type { IncomingMessage } from 'node:http'
 import type { AuditEvent, EventName, Outcome } from '../audit.js'
-import { authenticate, assertAdmin, type Caller } from '../auth.js'
+import { authenticate, assertAdmin, assertAssurance, type Caller, type CallerOptions } from '../auth.js'
 import { currentRequest } from '../context.js'
 import type { ClientMeta } from '../sessions.js'
 
@@ -24,10 +24,10 @@ export function recordEvent(event: EventName, extra: Omit<AuditEvent, 'event'> =
 }
 
 /** Records what a domain operation returned: the events, in its order, and the actor it proved. */
-export function record(outcome: Outcome | readonly AuditEvent[]): void {
-  const { events, actor } = Array.isArray(outcome) ? { events: outcome as readonly AuditEvent[], actor: undefined } : (outcome as Outcome)
+export function record(what: Outcome | readonly AuditEvent[]): void {
+  const { events, actor }: Outcome = 'events' in what ? what : { events: [...what] }
   if (actor) setCaller(actor.id, actor.username)
-  for (const e of events) currentRequest()?.events.push(e)
+  currentRequest()?.events.push(...events)
 }
 
 /** The client's address and agent, as the request context read them. */
@@ -36,10 +36,14 @@ export function clientMeta(): ClientMeta {
   return { ip: ctx?.ip ?? 'unknown', userAgent: ctx?.userAgent ?? '' }
 }
 
-/** The authenticated caller (401 otherwise), named in the log line and the trail. */
-export async function requireUser(req: IncomingMessage): Promise<Caller> {
+/**
+ * The authenticated caller (401 otherwise), named in the log line and the trail; 403
+ * `mfa_required` when their role needs a second factor they have not proven (MFA_REQUIRED_ROLES).
+ */
+export async function requireUser(req: IncomingMessage, options: CallerOptions = {}): Promise<Caller> {
   const caller = await authenticate(req.headers.authorization)
   setCaller(caller.user._id.toHexString(), caller.user.username)
+  assertAssurance(caller, options)
   return caller
 }
 

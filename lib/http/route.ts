@@ -25,7 +25,7 @@ interface RouteOptions {
 
 /**
  * Wraps a route's handlers, one per method its description (lib/routes.ts) names, into one
- * Vercel function. The function carries the description (`.spec`) for the OpenAPI document.
+ * Vercel function; the description also names the route in the log line.
  */
 export function route<R extends RouteSpec>(spec: R, handlers: { [M in keyof R['methods']]: Handler }, options: RouteOptions = {}) {
   const byMethod = handlers as Partial<Record<Method, Handler>>
@@ -35,7 +35,7 @@ export function route<R extends RouteSpec>(spec: R, handlers: { [M in keyof R['m
   if (methods.includes('GET')) methods.push('HEAD' as Method)
   const allow = [...methods, 'OPTIONS'].join(', ')
 
-  return Object.assign(async function handler(req: Request, res: Response): Promise<void> {
+  return async function handler(req: Request, res: Response): Promise<void> {
     const t0 = performance.now()
     const header = req.headers['x-request-id']
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
@@ -77,7 +77,7 @@ export function route<R extends RouteSpec>(spec: R, handlers: { [M in keyof R['m
     // The audit write happens after the answer (kept alive on Vercel by waitUntil), off the
     // request's path: a login stays at three round trips.
     if (ctx.events.length > 0) waitUntil(writeAudit(ctx))
-  }, { spec })
+  }
 }
 
 function logRequest(req: Request, res: Response, ctx: RequestContext, t0: number) {

@@ -23,6 +23,10 @@ const ProblemSchema = v.object({
       v.description('One entry per invalid field'),
     ),
   ),
+  // RFC 9457 3.2 extension members of the login's 403 `mfa_required` (lib/mfa/verify.ts).
+  mfa_token: v.optional(v.pipe(v.string(), v.description('With `error: mfa_required` on login: send it with a code to POST /api/auth/mfa/verify (5 minutes)'))),
+  mfa_token_expires_in: v.optional(v.pipe(v.number(), v.integer(), v.description('Seconds the mfa_token stays valid'))),
+  mfa_methods: v.optional(v.pipe(v.array(v.picklist(S.MFA_METHODS)), v.description('The second factors the account can answer with'))),
 })
 
 /** Every named schema in components.schemas, in the order a reader meets them. */
@@ -49,6 +53,13 @@ const SCHEMAS = {
   EmailVerifyRequest: S.EmailVerifyRequest,
   EmailVerifyAccepted: S.EmailVerifyAccepted,
   EmailVerify: S.EmailVerify,
+  MfaEnrol: S.MfaEnrol,
+  MfaEnrolment: S.MfaEnrolment,
+  MfaActivate: S.MfaActivate,
+  RecoveryCodes: S.RecoveryCodes,
+  MfaRemove: S.MfaRemove,
+  MfaRenewCodes: S.MfaRenewCodes,
+  MfaVerify: S.MfaVerify,
   AuditEvent: S.AuditEntry,
   AuditPage: S.AuditPage,
   Health: S.Health,
@@ -138,15 +149,19 @@ const COMMON_HEADERS: HeaderName[] = ['x-request-id', 'Server-Timing']
 export const ERRORS: Record<ErrorStatus, { name: string; description: string; headers?: HeaderName[] }> = {
   400: { name: 'BadRequest', description: 'Malformed JSON, failed validation (`errors[]` names each field) or unknown fields; `error` on the auth routes' },
   401: { name: 'Unauthorized', description: 'Missing, malformed, expired, forged or revoked token; on login, bad credentials (`invalid_grant`)', headers: ['WWW-Authenticate'] },
-  403: { name: 'Forbidden', description: 'Authenticated but not allowed; disabled account' },
+  403: {
+    name: 'Forbidden',
+    description:
+      'Authenticated but not allowed; disabled account; `mfa_required`: on login, a second factor is needed (see `mfa_token`), elsewhere your role needs one (MFA_REQUIRED_ROLES)',
+  },
   404: { name: 'NotFound', description: 'No such resource (only shown to callers allowed to see it)' },
   405: { name: 'MethodNotAllowed', description: 'Method not served by this route', headers: ['Allow'] },
   409: { name: 'Conflict', description: 'Username or email taken; the last-admin rule; a concurrent change' },
   413: { name: 'PayloadTooLarge', description: `Body over ${BODY_LIMIT_BYTES} bytes` },
   415: { name: 'UnsupportedMediaType', description: 'A content type the route does not take' },
-  429: { name: 'TooManyRequests', description: 'Too many failed logins for that account or from that client, reset requests, or sign-ups from that client', headers: ['Retry-After'] },
+  429: { name: 'TooManyRequests', description: 'Too many failed logins or wrong codes for that account or from that client, reset requests, or sign-ups from that client', headers: ['Retry-After'] },
   500: { name: 'InternalError', description: 'Something went wrong on our side (details only in the log)' },
-  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (no SMTP_URL or RESET_URL_BASE for password resets)' },
+  501: { name: 'NotImplemented', description: 'The deployment is not configured for this (no SMTP_URL or RESET_URL_BASE for password resets, no MFA_ENCRYPTION_KEY for MFA)' },
   503: { name: 'ServiceUnavailable', description: 'The database cannot be reached', headers: ['Retry-After'] },
 }
 

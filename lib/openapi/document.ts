@@ -111,6 +111,7 @@ function buildDocument(routes: readonly RouteSpec[]): Json {
     tags: [
       { name: 'auth', description: 'Log in, refresh, log out' },
       { name: 'users', description: 'Accounts and roles' },
+      { name: 'mfa', description: 'Second factors: TOTP and recovery codes' },
       { name: 'sessions', description: 'Live sessions (refresh-token families)' },
       { name: 'password reset', description: 'Forgotten passwords' },
       { name: 'email verification', description: 'Proving an email address, and changing it' },

@@ -30,7 +30,7 @@ describe('access tokens (HS256)', () => {
     `${base64url.encode(JSON.stringify({ alg: 'none', kid, typ: 'at+jwt' }))}.${base64url.encode(JSON.stringify(payload))}.`
 
   it('carries the contract claims', () => {
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'role', 'sid', 'sub'])
+    expect(Object.keys(claims).sort()).toEqual(['aal', 'amr', 'aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'role', 'sid', 'sub'])
     expect(claims.role).toBe('user')
     expect(kid).toBe('hs-' + createHash('sha256').update(secret).digest('base64url').slice(0, 12))
   })

@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
 import { ADMIN, login, newUser, startService, type Service } from '../helpers/service.js'
+import { codeAt, enrolledUser, mfaTokenOf } from '../helpers/totp.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const hasChromium = existsSync(CHROMIUM)
@@ -21,7 +23,10 @@ describe.skipIf(!hasChromium)(`GET /docs in a browser${SKIP_NOTE}`, () => {
   let browser: Browser
 
   beforeAll(async () => {
-    ;[svc, browser] = await Promise.all([startService(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })])
+    ;[svc, browser] = await Promise.all([
+      startService({ MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex') }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+    ])
   })
   afterAll(async () => {
     await browser?.close()
@@ -83,6 +88,34 @@ describe.skipIf(!hasChromium)(`GET /docs in a browser${SKIP_NOTE}`, () => {
     await expect.poll(() => page.locator('.swagger-ui button.authorize').first().getAttribute('class')).toContain('locked')
 
     expect(outside, 'requests that left the service').toEqual([])
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('"Try it out" on POST /api/auth/mfa/verify exchanges an mfa_token and a code for the token pair', { timeout: 90_000 }, async () => {
+    const admin = await login(svc, ADMIN.username, ADMIN.password)
+    const user = await enrolledUser(svc, admin.access_token)
+    const mfaToken = await mfaTokenOf(svc, user)
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.setDefaultTimeout(20_000)
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    await page.goto(`${svc.url}/docs`)
+
+    const op = page.locator('#operations-mfa-postAuthMfaVerify')
+    await op.locator('.opblock-summary-control').click()
+    await op.locator('.try-out__btn').click()
+    // The activation spent this step's code; the next step's is accepted one step early.
+    await op.locator('textarea.body-param__text').fill(JSON.stringify({ mfa_token: mfaToken, code: codeAt(user.secret, 30) }))
+    await op.locator('button.execute').click()
+    const row = op.locator('.live-responses-table tbody tr.response').first()
+    await row.waitFor()
+    expect((await row.locator('.response-col_status').innerText()).trim()).toBe('200')
+    const body = JSON.parse(await row.locator('.response-col_description pre').first().innerText())
+    expect(body).toMatchObject({ token_type: 'bearer' })
+    expect(JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString())).toMatchObject({ aal: 'aal2', amr: ['pwd', 'otp'] })
     expect(problems).toEqual([])
     await context.close()
   })

@@ -12,6 +12,8 @@ import { ADMIN, clientFor, login, testEnv, type Service } from './service.js'
 export type ClockedService = Service & {
   /** Moves the service's time forward. */
   advance(ms: number): void
+  /** The service's time now (milliseconds since the epoch). */
+  nowMs(): number
   /** A fresh access token of the first admin (an older one may have expired as time moved). */
   admin(): Promise<string>
 }
@@ -35,6 +37,7 @@ export async function startClocked(extra: Record<string, string> = {}): Promise<
     ...base,
     admin: async () => (await login(base as Service, ADMIN.username, ADMIN.password)).access_token,
     advance: (ms) => clock.advance(ms),
+    nowMs: () => clock.nowMs(),
     async stop() {
       await runner.close()
       process.stdout.write = write

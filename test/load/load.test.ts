@@ -115,7 +115,7 @@ function jwtUsername(token: unknown): unknown {
   }
 }
 
-const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'pending_email', 'role', 'updated_at', 'username'].join(',')
+const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'mfa', 'pending_email', 'role', 'updated_at', 'username'].join(',')
 /** The contract's user shape, exactly (never a hash or an extra field). */
 function userShapeError(u: unknown): string | undefined {
   if (typeof u !== 'object' || u === null) return 'user is not an object'

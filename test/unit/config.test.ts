@@ -31,6 +31,39 @@ describe('loadConfig', () => {
   })
 })
 
+describe('MFA settings', () => {
+  const DEPLOYED = { MONGODB_URI: URI, JWT_SECRET: 'x'.repeat(32), VERCEL: '1' }
+  const hex = 'ab'.repeat(32)
+
+  it.each([
+    { name: 'hex', value: hex },
+    { name: 'base64', value: Buffer.from(hex, 'hex').toString('base64') },
+    { name: 'base64url without padding', value: Buffer.from(hex, 'hex').toString('base64url') },
+  ])('MFA_ENCRYPTION_KEY as $name is the same 32 bytes', ({ value }) => {
+    expect(loadConfig({ ...DEPLOYED, MFA_ENCRYPTION_KEY: value }).mfaEncryptionKey).toEqual(Buffer.from(hex, 'hex'))
+  })
+
+  it.each(['short', 'ab'.repeat(31), 'ab'.repeat(33), Buffer.alloc(31).toString('base64')])('MFA_ENCRYPTION_KEY %s is refused, by name, without echoing it', (value) => {
+    expect(() => loadConfig({ ...DEPLOYED, MFA_ENCRYPTION_KEY: value })).toThrow(/MFA_ENCRYPTION_KEY must be 32 bytes/)
+    try {
+      loadConfig({ ...DEPLOYED, MFA_ENCRYPTION_KEY: value })
+    } catch (err) {
+      expect(String(err)).not.toContain(value)
+    }
+  })
+
+  it('without MFA_ENCRYPTION_KEY: a development key locally, none when deployed (enrolment then answers 501)', () => {
+    expect(loadConfig({ MONGODB_URI: URI }).mfaEncryptionKey).toHaveLength(32)
+    expect(loadConfig({ ...DEPLOYED, MFA_ENCRYPTION_KEY: '' }).mfaEncryptionKey).toBeUndefined()
+  })
+
+  it('MFA_REQUIRED_ROLES lists roles; anything else is refused', () => {
+    expect(loadConfig({ MONGODB_URI: URI, MFA_REQUIRED_ROLES: ' admin, user ' }).mfaRequiredRoles).toEqual(['admin', 'user'])
+    expect(loadConfig({ MONGODB_URI: URI }).mfaRequiredRoles).toEqual([])
+    expect(() => loadConfig({ MONGODB_URI: URI, MFA_REQUIRED_ROLES: 'admin,root' })).toThrow(/MFA_REQUIRED_ROLES/)
+  })
+})
+
 describe('loadLocalEnv', () => {
   let dir: string
   let cwd: string

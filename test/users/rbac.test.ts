@@ -133,7 +133,7 @@ describe('user routes by caller', () => {
     } else if (status !== 204) {
       const answer = JSON.parse(text)
       const users = Array.isArray(answer.items) ? answer.items : [answer]
-      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'email_verified', 'id', 'pending_email', 'role', 'updated_at', 'username'])
+      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'email_verified', 'id', 'mfa', 'pending_email', 'role', 'updated_at', 'username'])
     }
     if (status === 201) expect(res.headers.get('location')).toBe(`/api/users/${JSON.parse(text).username}`)
   })
