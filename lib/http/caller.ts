@@ -5,7 +5,11 @@ import type { IncomingMessage } from 'node:http'
 import type { AuditEvent, EventName, Outcome } from '../audit.js'
 import { authenticate, assertAdmin, assertAssurance, type Caller, type CallerOptions } from '../auth.js'
 import { currentRequest } from '../context.js'
+import type { UserDoc } from '../db.js'
+import { normalizeUsername } from '../schemas.js'
 import type { ClientMeta } from '../sessions.js'
+import { requireUserNamed } from '../users.js'
+import { param } from './body.js'
 
 export { currentRequest }
 
@@ -52,4 +56,11 @@ export async function requireAdmin(req: IncomingMessage): Promise<Caller> {
   const caller = await requireUser(req)
   assertAdmin(caller)
   return caller
+}
+
+/** An admin acting on the user the path names (`/api/users/{username}/...`): 401, 403, then 404. */
+export async function requireAdminOnUser(req: IncomingMessage): Promise<{ caller: Caller; user: UserDoc }> {
+  const caller = await requireAdmin(req)
+  const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+  return { caller, user }
 }

@@ -1,8 +1,6 @@
 // DELETE /api/users/{username}/mfa: an admin removes a user's MFA and ends their sessions.
-import { route, param, send, record, requireAdmin } from '../../../lib/http/index.js'
-import { normalizeUsername } from '../../../lib/schemas.js'
+import { route, send, record, requireAdminOnUser } from '../../../lib/http/index.js'
 import { resetMfa } from '../../../lib/mfa/enrolment.js'
-import { requireUserNamed } from '../../../lib/users.js'
 import { defineRoute } from '../../../lib/routes.js'
 
 export const spec = defineRoute({
@@ -22,8 +20,7 @@ export const spec = defineRoute({
 // Admin: removes a user's MFA (a lost authenticator and lost recovery codes) and ends their sessions.
 export default route(spec, {
   DELETE: async (req, res) => {
-    await requireAdmin(req)
-    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    const { user } = await requireAdminOnUser(req)
     record(await resetMfa(user))
     send(res, 204)
   },

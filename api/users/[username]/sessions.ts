@@ -1,7 +1,6 @@
-import { route, param, send, recordEvent, requireAdmin } from '../../../lib/http/index.js'
-import { normalizeUsername, SessionList } from '../../../lib/schemas.js'
+import { route, send, recordEvent, requireAdminOnUser } from '../../../lib/http/index.js'
+import { SessionList } from '../../../lib/schemas.js'
 import { endSessions, listSessions } from '../../../lib/sessions.js'
-import { requireUserNamed } from '../../../lib/users.js'
 import { defineRoute } from '../../../lib/routes.js'
 
 export const spec = defineRoute({
@@ -29,13 +28,11 @@ export const spec = defineRoute({
 // Admin: a user's live sessions, and ending all of them.
 export default route(spec, {
   GET: async (req, res) => {
-    const caller = await requireAdmin(req)
-    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    const { caller, user } = await requireAdminOnUser(req)
     send(res, 200, { items: await listSessions(user, caller.sid) })
   },
   DELETE: async (req, res) => {
-    await requireAdmin(req)
-    const user = await requireUserNamed(normalizeUsername(param(req, 'username') ?? ''))
+    const { user } = await requireAdminOnUser(req)
     const ended = await endSessions(user._id)
     recordEvent('sessions.ended', { target: { id: user._id.toHexString(), username: user.username }, detail: { count: ended } })
     send(res, 204)
