@@ -7,6 +7,8 @@ import { spec as login } from './auth/login.js'
 import { spec as logout } from './auth/logout.js'
 import { spec as passwordReset } from './auth/password-reset/index.js'
 import { spec as passwordResetConfirm } from './auth/password-reset/confirm.js'
+import { spec as emailVerifyRequest } from './auth/email/verify-request.js'
+import { spec as emailVerify } from './auth/email/verify.js'
 import { spec as refresh } from './auth/refresh.js'
 import { spec as mfaTotp } from './auth/mfa/totp.js'
 import { spec as mfaActivate } from './auth/mfa/totp/activate.js'
@@ -33,6 +35,6 @@ let all: readonly RouteSpec[] | undefined
  * imports this one, so the list cannot be built while the modules load.
  */
 export function routeSpecs(): readonly RouteSpec[] {
-  all ??= [login, refresh, logout, sessions, session, passwordReset, passwordResetConfirm, mfaTotp, mfaActivate, mfaRecoveryCodes, mfaVerify, users, me, user, userSessions, userPasswordReset, userMfa, audit, health, jwks, openapi, docs, docsAsset]
+  all ??= [login, refresh, logout, sessions, session, passwordReset, passwordResetConfirm, emailVerifyRequest, emailVerify, mfaTotp, mfaActivate, mfaRecoveryCodes, mfaVerify, users, me, user, userSessions, userPasswordReset, userMfa, audit, health, jwks, openapi, docs, docsAsset]
   return all
 }

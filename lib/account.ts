@@ -7,7 +7,7 @@ import type { Filter, ObjectId } from 'mongodb'
 import type { AuditEvent, EventName } from './audit.js'
 import { isAdmin } from './auth.js'
 import { now as clockNow } from './clock.js'
-import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
+import { credVersion, versionIs } from './credentials.js'
 import { collections, type UserDoc } from './db.js'
 import { withLock } from './lock.js'
 import { hashPassword, verifyPassword } from './passwords.js'
@@ -25,6 +25,7 @@ import {
   tooMany,
 } from './throttle.js'
 import { refusePolicy } from './users.js'
+import { assertEmailFree, mailEmailChange, movesEmail, planEmailChange } from './email-verification.js'
 
 export interface UserChange {
   email?: string
@@ -32,10 +33,16 @@ export interface UserChange {
   current_password?: string
   role?: Role
   disabled?: boolean
+  email_verified?: boolean
 }
 
 export interface ChangeMeta {
   ip: string
+}
+
+export interface UserChangeMeta extends ChangeMeta {
+  /** Where verification links point; asked only when a user changes their own address (may throw 501). */
+  verifyLinkBase: () => string
 }
 
 /**
@@ -43,21 +50,24 @@ export interface ChangeMeta {
  * their own email or password proves the current password (ASVS 2.1.5), counted like a login.
  * Returns the user as written and the events to audit, which the caller records.
  */
-export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: ChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
+export async function updateUser(caller: Caller, target: UserDoc, change: UserChange, meta: UserChangeMeta): Promise<{ user: UserDoc; events: AuditEvent[] }> {
   const self = caller.user._id.equals(target._id)
-  if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined)) {
-    throw forbidden('Only an admin may change role or disabled')
+  if (!isAdmin(caller) && (change.role !== undefined || change.disabled !== undefined || change.email_verified !== undefined)) {
+    throw forbidden('Only an admin may change role, disabled or email_verified')
   }
-  const proves = self && ((change.email !== undefined && change.email !== target.email) || change.password !== undefined)
+  const newOwnEmail = self && change.email !== undefined && change.email !== target.email
+  const linkBase = newOwnEmail ? meta.verifyLinkBase() : undefined
+  const proves = newOwnEmail || (self && change.password !== undefined)
   if (proves) await proveCurrentPassword(target, change.current_password, meta)
+  if (newOwnEmail) await assertEmailFree(change.email!)
   if (change.password !== undefined) await refusePolicy(change.password, { username: target.username, email: change.email ?? target.email })
   const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password)
 
   const { user, set, before } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: clockNow() }
-      if (change.email !== undefined && change.email !== current.email) set.email = change.email
+      // A user's own new address waits for its link (email-verification.ts); an admin's is set.
+      const set: Partial<UserDoc> = { updated_at: clockNow(), ...planEmailChange(current, change, self) }
       if (passwordHash !== undefined) set.password_hash = passwordHash
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.disabled !== undefined && change.disabled !== current.disabled) set.disabled = change.disabled
@@ -76,11 +86,13 @@ export async function updateUser(caller: Caller, target: UserDoc, change: UserCh
 
   const names: EventName[] = []
   if (set.email !== undefined) names.push('user.email_changed')
+  if (set.email_verified === true) names.push('email.verified')
   if (set.password_hash !== undefined) names.push('password.changed')
   if (set.role !== undefined) names.push('role.changed')
   if (set.disabled !== undefined) names.push(set.disabled ? 'user.disabled' : 'user.enabled')
   const acted = { id: user._id.toHexString(), username: user.username }
-  return { user, events: names.map((event) => ({ event, target: acted })) }
+  const mailed = set.pending_email && linkBase ? await mailEmailChange(user, linkBase) : []
+  return { user, events: [...names.map((event) => ({ event, target: acted })), ...mailed] }
 }
 
 /**
@@ -131,7 +143,10 @@ export async function writeChange(
     const moves = set.password_hash !== undefined || set.role !== undefined || set.disabled === true
     const filter: Filter<UserDoc> = { _id: current._id }
     if (options.expectVersion !== undefined) filter.cred_version = versionIs(options.expectVersion)
-    const user = await users.findOneAndUpdate(filter, moves ? { $set: set, ...NEXT_VERSION } : { $set: set }, { returnDocument: 'after' })
+    // A new address (or pending one) moves the email version: verification links issued before die.
+    const inc = { ...(moves && { cred_version: 1 }), ...(movesEmail(set) && { email_version: 1 }) }
+    const update = Object.keys(inc).length > 0 ? { $set: set, $inc: inc } : { $set: set }
+    const user = await users.findOneAndUpdate(filter, update, { returnDocument: 'after' })
     if (user) return { user, set, before: current }
     // The password proven for this request was changed meanwhile: the session it came from has ended.
     if (options.expectVersion !== undefined) throw unauthorized('The session has ended')

@@ -34,6 +34,11 @@ const AUDITED_EVENTS = [
   'user.enabled',
   'user.deleted',
   'user.email_changed',
+  // Email verification (lib/email-verification.ts): a link mailed (sign-up, email change, asked
+  // for), an address proven by its link, and a self-service change completed by it.
+  'email.verification_requested',
+  'email.verified',
+  'email.changed',
   // A correct password that still needs a second factor (lib/mfa/verify.ts): no tokens yet.
   'login.mfa_required',
   'mfa.enrolled',

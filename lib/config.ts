@@ -51,6 +51,8 @@ const Env = v.object({
   SMTP_URL: v.optional(v.string()),
   MAIL_FROM: v.optional(v.string(), 'no-reply@localhost'),
   RESET_URL_BASE: v.optional(v.string()),
+  VERIFY_URL_BASE: v.optional(v.string()),
+  REQUIRE_VERIFIED_EMAIL: flag,
   MFA_ENCRYPTION_KEY: v.optional(
     v.pipe(v.string(), v.check((s) => decodeKey(s) !== undefined, 'must be 32 bytes, as 64 hex digits or base64')),
   ),
@@ -89,6 +91,9 @@ export interface Config {
   smtpUrl?: string
   mailFrom: string
   resetUrlBase?: string
+  verifyUrlBase?: string
+  /** Logins of accounts whose email is not verified are refused (403 email_not_verified). */
+  requireVerifiedEmail: boolean
   /**
    * The AES-256-GCM key of the TOTP secrets (MFA_ENCRYPTION_KEY); locally a fixed development
    * key when unset, deployed undefined (MFA enrolment then answers 501).
@@ -186,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     resetUrlBase: e.RESET_URL_BASE,
+    verifyUrlBase: e.VERIFY_URL_BASE,
+    requireVerifiedEmail: e.REQUIRE_VERIFIED_EMAIL,
     mfaEncryptionKey: e.MFA_ENCRYPTION_KEY ? decodeKey(e.MFA_ENCRYPTION_KEY) : isDeployed ? undefined : LOCAL_DEV_MFA_KEY,
     mfaRequiredRoles: splitList(e.MFA_REQUIRED_ROLES) as Role[],
     dbTimeoutMs: e.DB_TIMEOUT_MS,

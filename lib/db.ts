@@ -25,6 +25,12 @@ export interface UserDoc {
   updated_at: Date
   /** Changes with the password, role or disabling (credentials.ts); absent on older users (0). */
   cred_version?: number
+  /** Whether `email` is proven (a verification link, a completed reset, an admin); absent: false. */
+  email_verified?: boolean
+  /** The address a user asked to change to, until a link mailed to it is confirmed (null: none). */
+  pending_email?: string | null
+  /** Moves with every change of email or pending_email; a verification link records it (absent: 0). */
+  email_version?: number
   /** Second factors (lib/mfa/); absent on a user who never enrolled. */
   mfa?: MfaDoc
 }
@@ -84,6 +90,21 @@ export interface ResetDoc {
   user_id: ObjectId
   /** The address the link was issued for, and the credential version then: a change of either kills it. */
   email: string
+  cred_version: number
+  expires_at: Date
+  created_at: Date
+}
+
+export interface VerificationDoc {
+  /** SHA-256 of the token. */
+  _id: string
+  user_id: ObjectId
+  /** The address the link proves: the user's email, or the pending one it would become. */
+  email: string
+  /** True when `email` is a pending address the link makes the account's own. */
+  change: boolean
+  /** The user's email and credential versions at issue: a change of either kills the link. */
+  email_version: number
   cred_version: number
   expires_at: Date
   created_at: Date
@@ -253,6 +274,10 @@ export const REQUIRED_INDEXES: Record<string, IndexSpec[]> = {
     { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
     { key: { user_id: 1 }, name: 'user_id' },
   ],
+  email_verifications: [
+    { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+    { key: { user_id: 1 }, name: 'user_id' },
+  ],
 }
 
 /**
@@ -346,6 +371,7 @@ export interface Collections {
   counters: Collection<CounterDoc>
   audit: Collection<AuditDoc>
   resets: Collection<ResetDoc>
+  verifications: Collection<VerificationDoc>
 }
 
 export async function collections(): Promise<Collections> {
@@ -357,6 +383,7 @@ export async function collections(): Promise<Collections> {
     counters: db.collection<CounterDoc>('counters'),
     audit: db.collection<AuditDoc>('audit'),
     resets: db.collection<ResetDoc>('password_resets'),
+    verifications: db.collection<VerificationDoc>('email_verifications'),
   }
 }
 

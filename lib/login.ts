@@ -8,7 +8,8 @@
 import type { ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type UserDoc } from './db.js'
 import { describeError, log } from './log.js'
-import { badCredentials, forbidden } from './problem.js'
+import { getConfig } from './config.js'
+import { badCredentials, emailNotVerified, forbidden } from './problem.js'
 import { canRehashToBcrypt, hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js'
 import { createSession, type ClientMeta, type GrantResult } from './sessions.js'
 import {
@@ -49,6 +50,8 @@ export async function passwordGrant(login: string, password: string, meta: Clien
   // The password proved who is acting, disabled or not.
   const actor = { id: user._id.toHexString(), username: user.username }
   if (user.disabled) return { actor, events: [{ event: 'login.disabled' }], refusal: forbidden('This account is disabled') }
+  // REQUIRE_VERIFIED_EMAIL: told only after a correct password, like a disabled account.
+  if (getConfig().requireVerifiedEmail && user.email_verified !== true) return { actor, events: [], refusal: emailNotVerified() }
   // MFA (lib/mfa/verify.ts): the password is proven, so its count ends, but the answer is an
   // mfa_token for POST /api/auth/mfa/verify, not a token pair.
   if (needsSecondFactor(user)) {

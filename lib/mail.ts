@@ -1,8 +1,8 @@
-// Outgoing mail: the password-reset message, sent over SMTP (nodemailer, `SMTP_URL`, `MAIL_FROM`).
-// With no SMTP_URL, the local runner writes the message to the log instead (the only log line
-// that may ever hold a reset link, and never in a deployment); a deployment without SMTP_URL
-// refuses self-service resets with 501. It never logs the SMTP URL, its credentials or a
-// driver message that could quote them.
+// Outgoing mail: the messages of lib/mail/messages.ts (reset and verification links, notices),
+// sent over SMTP (nodemailer, `SMTP_URL`, `MAIL_FROM`). With no SMTP_URL, the local runner writes
+// the message to the log instead (the only log line that may ever hold a link, and never in a
+// deployment); a deployment without SMTP_URL refuses the self-service routes that mail links with
+// 501. It never logs the SMTP URL, its credentials or a driver message that could quote them.
 import type { Transporter } from 'nodemailer'
 import { getConfig } from './config.js'
 import { log } from './log.js'
@@ -21,12 +21,13 @@ export function mailMode(): 'smtp' | 'log' | 'none' {
   return config.isDeployed ? 'none' : 'log'
 }
 
-/** 501 when this deployment cannot send mail: a reset link would silently go nowhere. */
-export function assertMailConfigured(): void {
+const RESET_BY_MAIL_MISSING =
+  'Password reset by mail is not configured: set SMTP_URL (and MAIL_FROM), or have an admin call POST /api/users/{username}/password-reset and hand the link to the user'
+
+/** 501 when this deployment cannot send mail: a link would silently go nowhere. */
+export function assertMailConfigured(detail = RESET_BY_MAIL_MISSING): void {
   if (mailMode() !== 'none') return
-  throw notImplemented(
-    'Password reset by mail is not configured: set SMTP_URL (and MAIL_FROM), or have an admin call POST /api/users/{username}/password-reset and hand the link to the user',
-  )
+  throw notImplemented(detail)
 }
 
 let transport: { url: string; transporter: Promise<Transporter> } | undefined
@@ -65,7 +66,7 @@ export async function sendMail(mail: Mail): Promise<void> {
     // Local runner only (isDeployed is false): lets a developer follow the reset flow without a
     // mail server. The body holds a live reset link, hence the loud marker.
     log('warn', 'mail.local_outbox', {
-      notice: 'LOCAL DEVELOPMENT ONLY: SMTP_URL is not set, so this mail was written here instead of sent; it contains a live single-use password-reset link',
+      notice: 'LOCAL DEVELOPMENT ONLY: SMTP_URL is not set, so this mail was written here instead of sent; it may contain a live single-use link (password reset or email verification)',
       from: config.mailFrom,
       to: mail.to,
       subject: mail.subject,

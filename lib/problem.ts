@@ -20,6 +20,7 @@ export const PROBLEM = {
   unsupportedMediaType: 'urn:problem:unsupported-media-type',
   tooManyRequests: 'urn:problem:too-many-requests',
   notImplemented: 'urn:problem:not-implemented',
+  emailNotVerified: 'urn:problem:email-not-verified',
   mfaRequired: 'urn:problem:mfa-required',
   unavailable: 'urn:problem:service-unavailable',
   internal: 'urn:problem:internal',
@@ -32,6 +33,9 @@ export const OAUTH = {
   unsupportedGrantType: 'unsupported_grant_type',
   invalidToken: 'invalid_token',
   insufficientScope: 'insufficient_scope',
+  // An extension code of this service: a correct password on an account whose email is not yet
+  // verified, while REQUIRE_VERIFIED_EMAIL=true.
+  emailNotVerified: 'email_not_verified',
   /** Auth0's code for a password grant that needs a second factor; also for an aal1 caller where aal2 is required. */
   mfaRequired: 'mfa_required',
 } as const
@@ -157,6 +161,14 @@ export const invalidGrantField = (path: string, message: string) =>
 
 /** 501: the deployment is not configured for this. */
 export const notImplemented = (detail: string) => new Problem(501, 'Not implemented', { type: PROBLEM.notImplemented, detail })
+
+// REQUIRE_VERIFIED_EMAIL: a correct password on an account whose email is not verified yet.
+export const emailNotVerified = () =>
+  new Problem(403, 'Forbidden', {
+    type: PROBLEM.emailNotVerified,
+    detail: 'Confirm your email address first: open the link mailed to it (a completed password reset confirms it too)',
+    oauthError: OAUTH.emailNotVerified,
+  })
 
 export const tooLarge = (limitBytes: number) =>
   new Problem(413, 'Payload too large', { type: PROBLEM.tooLarge, detail: `The body must be at most ${limitBytes} bytes` })

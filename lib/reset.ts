@@ -6,7 +6,6 @@
 // are built only from RESET_URL_BASE, never from the request. Tokens are stored only as SHA-256
 // hashes (like refresh tokens: 256 random bits need no slow hash) and are never logged, except
 // in the local runner's stand-in outbox (lib/mail.ts).
-import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { waitUntil } from '@vercel/functions'
 import { getConfig } from './config.js'
@@ -14,9 +13,11 @@ import { credVersion, NEXT_VERSION, versionIs } from './credentials.js'
 import { collections, objectId, type ResetDoc, type UserDoc } from './db.js'
 import type { AuditEvent } from './audit.js'
 import { sendMail } from './mail.js'
+import { resetMail } from './mail/messages.js'
+import { hashLinkToken, linkBase, linkWithToken, newLinkToken } from './links.js'
 import { hashPassword } from './passwords.js'
 import { passwordProblems } from './password-policy.js'
-import { badRequest, conflict, notImplemented } from './problem.js'
+import { badRequest, conflict } from './problem.js'
 import { endSessions } from './sessions.js'
 import { accountKey, assertResetLimits, clearLoginAttempts, countResetAccount, countResetAddress, identifierKey } from './throttle.js'
 import { findUserForLogin, normalizeLogin } from './users.js'
@@ -34,42 +35,12 @@ export interface ResetRequestMeta {
   linkBase: string
 }
 
-const hashResetToken = (token: string) => createHash('sha256').update(token).digest('base64url')
-
-function newResetToken(): { token: string; hash: string } {
-  const token = randomBytes(32).toString('base64url')
-  return { token, hash: hashResetToken(token) }
-}
-
-const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
-
-/** The origin the client addressed; anything that is not a plain host[:port] becomes localhost. */
-function requestOrigin(req: IncomingMessage): string {
-  const first = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h)?.split(',')[0]?.trim()
-  const proto = first(req.headers['x-forwarded-proto']) === 'http' ? 'http' : 'https'
-  const host = first(req.headers['x-forwarded-host']) || req.headers.host || ''
-  return `${proto}://${HOST.test(host) ? host : 'localhost'}`
-}
-
 /**
- * Where reset links point: RESET_URL_BASE. Deployed (VERCEL=1 or NODE_ENV=production) there is
- * no other source: a link built from Host or X-Forwarded-Host would let whoever sends the request
- * choose where the victim's token goes, so the routes that make links answer 501 without it
- * (contract). Locally the request's origin (`/reset-password`) is fine.
+ * Where reset links point: RESET_URL_BASE, the only source when deployed (501 without it); locally
+ * the request's origin (`/reset-password`) is fine (lib/links.ts).
  */
 export function resetLinkBase(req: IncomingMessage): string {
-  const config = getConfig()
-  if (config.resetUrlBase) return config.resetUrlBase
-  if (config.isDeployed) {
-    throw notImplemented('Password reset links are not configured: set RESET_URL_BASE to the page of your front end that reads ?token=')
-  }
-  return `${requestOrigin(req)}/reset-password`
-}
-
-function resetUrl(token: string, base: string): string {
-  const url = new URL(base)
-  url.searchParams.set('token', token)
-  return url.toString()
+  return linkBase(req, { configured: getConfig().resetUrlBase, variable: 'RESET_URL_BASE', what: 'Password reset', localPath: '/reset-password' })
 }
 
 /** A link's document: bound to the account's email and credential version at issue. */
@@ -98,26 +69,15 @@ export async function requestReset(who: { email?: string; username?: string }, m
 
   const eligible = user && !user.disabled ? user : undefined
   const { resets } = await collections()
-  const { token, hash } = newResetToken()
+  const { token, hash } = newLinkToken()
   await resets.insertOne(resetDoc(hash, eligible ?? { _id: objectId(), email: identity, cred_version: 0 }, now()))
   if (!eligible) return []
 
-  const link = resetUrl(token, meta.linkBase)
+  const link = linkWithToken(meta.linkBase, token)
   // After the answer (kept alive on Vercel by waitUntil): the SMTP round trips would otherwise
   // show, in the response time, which accounts exist. sendMail never rejects.
   waitUntil(
-    sendMail({
-      to: eligible.email,
-      subject: 'Reset your password',
-      text: [
-        `Someone, hopefully you, asked to reset the password of the account "${eligible.username}".`,
-        '',
-        'Open this link within 30 minutes to choose a new password. It works once:',
-        link,
-        '',
-        'If you did not ask for this, ignore this mail: your password stays as it is.',
-      ].join('\n'),
-    }),
+    sendMail({ to: eligible.email, ...resetMail(eligible.username, link) }),
   )
   return [{ event: 'password.reset_requested', target: { id: eligible._id.toHexString(), username: eligible.username }, detail: { via: 'mail' } }]
 }
@@ -127,11 +87,11 @@ export async function issueResetLink(user: UserDoc, linkBase: string): Promise<{
   // confirmReset refuses disabled accounts; a link that cannot work is not handed out.
   if (user.disabled) throw conflict('The account is disabled; enable it before issuing a reset link')
   const { resets } = await collections()
-  const { token, hash } = newResetToken()
+  const { token, hash } = newLinkToken()
   const doc = resetDoc(hash, user, now())
   await resets.insertOne(doc)
   return {
-    link: { reset_url: resetUrl(token, linkBase), expires_at: doc.expires_at.toISOString() },
+    link: { reset_url: linkWithToken(linkBase, token), expires_at: doc.expires_at.toISOString() },
     events: [{ event: 'password.reset_requested', target: { id: user._id.toHexString(), username: user.username }, detail: { via: 'admin' } }],
   }
 }
@@ -150,7 +110,7 @@ const invalidToken = () =>
  */
 export async function confirmReset(token: string, newPassword: string): Promise<{ actor: { id: string; username: string }; events: AuditEvent[] }> {
   const { resets, users } = await collections()
-  const hash = hashResetToken(token)
+  const hash = hashLinkToken(token)
   const pending = await resets.findOne({ _id: hash, expires_at: { $gt: now() } })
   // A deleted or disabled account cannot be taken back through an old link, nor one whose email
   // or password changed since the link was issued (it may have gone to a mailbox given up).
@@ -166,7 +126,8 @@ export async function confirmReset(token: string, newPassword: string): Promise<
   if (!consumed) throw invalidToken()
   const updated = await users.findOneAndUpdate(
     { _id: user._id, email: consumed.email, disabled: false, cred_version: versionIs(consumed.cred_version) },
-    { $set: { password_hash: passwordHash, updated_at: now() }, ...NEXT_VERSION },
+    // The mailbox the link went to is the account's email, now proven: it is verified too.
+    { $set: { password_hash: passwordHash, email_verified: true, updated_at: now() }, ...NEXT_VERSION },
     { returnDocument: 'after' },
   )
   if (!updated) throw invalidToken()

@@ -106,7 +106,19 @@ export const TokenResponse = v.object({
 
 // --- users ------------------------------------------------------------------------------
 
-export const CreateUser = strict({ username: Username, email: Email, password: NewPassword, role: v.optional(RoleSchema, 'user') })
+/** Admins (and the seed script) only: whether the address is known to be the user's. */
+export const EmailVerified = v.pipe(
+  v.boolean('must be true or false'),
+  v.description('Admins only. Whether the email address is verified; when an admin sets a new email, false unless given.'),
+)
+
+export const CreateUser = strict({
+  username: Username,
+  email: Email,
+  password: NewPassword,
+  role: v.optional(RoleSchema, 'user'),
+  email_verified: v.optional(EmailVerified),
+})
 
 // --- a new password under either name ---------------------------------------------------------
 // The user routes call a new password `password` (as the FastAPI project did), the reset
@@ -158,6 +170,7 @@ const putUserEntries = {
   current_password: v.optional(GivenPassword),
   role: v.optional(RoleSchema),
   disabled: v.optional(v.boolean('must be true or false')),
+  email_verified: v.optional(EmailVerified),
 }
 
 /** PUT /users/{username}: the FastAPI project's body; admins may add role and disabled. */
@@ -202,6 +215,11 @@ export const PublicUser = v.object({
   email: v.string(),
   role: RoleSchema,
   disabled: v.boolean(),
+  email_verified: v.pipe(v.boolean(), v.description('Whether `email` was proven: a verification link, a completed password reset, or an admin')),
+  pending_email: v.pipe(
+    v.nullable(v.string()),
+    v.description("A new address the user asked for: `email` stays the account's until a link mailed to this one is confirmed"),
+  ),
   created_at: v.pipe(v.string(), v.isoTimestamp()),
   updated_at: v.pipe(v.string(), v.isoTimestamp()),
   mfa: v.object({ totp: v.pipe(v.boolean(), v.description('Whether TOTP is active')) }),
@@ -278,11 +296,11 @@ export const PasswordResetRequest = v.pipe(
 
 // 32 random bytes in base64url are 43 characters; the bound only keeps junk small. A malformed
 // token is answered like an unknown one, with errors[] naming `token`.
-const ResetToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
+const LinkToken = v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'is not valid'))
 
 /** POST /api/auth/password-reset/confirm */
 export const PasswordResetConfirm = v.pipe(
-  strict({ token: ResetToken, ...newPasswordEntries }),
+  strict({ token: LinkToken, ...newPasswordEntries }),
   aliasNotes('new_password', true),
   oneNewPassword('new_password', true),
 )
@@ -301,6 +319,16 @@ export const PasswordResetLink = v.object({
 
 export type PasswordResetRequestInput = v.InferOutput<typeof PasswordResetRequest>
 
+// --- email verification (lib/email-verification.ts; api/auth/email/*) ------------------------
+
+/** POST /api/auth/email/verify-request takes no fields (an empty body or `{}`). */
+export const EmailVerifyRequest = strict({})
+
+/** POST /api/auth/email/verify: the token from the link (junk is answered like an unknown token). */
+export const EmailVerify = strict({ token: LinkToken })
+
+/** 202 answer of POST /api/auth/email/verify-request. */
+export const EmailVerifyAccepted = v.object({ status: v.literal('accepted'), detail: v.string() })
 // --- multi-factor authentication (lib/mfa/; api/auth/mfa/*, api/users/[username]/mfa.ts) ------
 
 /** The second factors a user with active TOTP can answer a login's `mfa_required` with. */

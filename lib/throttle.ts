@@ -14,8 +14,9 @@
 // - Per client address (logins): failures, counted after the compare and checked before it. Not
 //   atomic: a burst from one address may overshoot by its concurrency; the per-account limit
 //   above is the exact one.
-// - Reset requests (per account or identifier, and per address) and sign-ups (per address):
-//   every request is counted, atomically, before the work.
+// - Reset requests (per account or identifier, and per address), sign-ups (per address) and
+//   requests for verification links (per account): every request is counted, atomically,
+//   before the work.
 import type { AnyBulkWriteOperation, Collection, ObjectId } from 'mongodb'
 import { collections, type CounterDoc, type SessionDoc } from './db.js'
 import { tooManyRequests, type Problem } from './problem.js'
@@ -30,11 +31,13 @@ export const LIMITS = {
   reset: { account: 5, address: 50, windowMs: 15 * MINUTE_MS },
   /** sign-ups (ALLOW_SIGNUP=true) per address, per hour */
   signup: { address: 10, windowMs: 60 * MINUTE_MS },
+  /** verification links asked for per account (POST /api/auth/email/verify-request), per 15 minutes */
+  verify: { account: 5, windowMs: 15 * MINUTE_MS },
   /** second-factor codes (TOTP or recovery) per account and per mfa_token, per 15 minutes */
   mfa: { attempts: 5, windowMs: 15 * MINUTE_MS },
 } as const
 
-type Flow = 'login' | 'reset' | 'signup' | 'mfa'
+type Flow = 'login' | 'reset' | 'signup' | 'verify' | 'mfa'
 
 /** The counter of an account, by id: every spelling of the account lands here. */
 export const accountKey = (flow: Flow, id: ObjectId) => `${flow}:acct:${id.toHexString()}`
@@ -145,6 +148,13 @@ export async function countSignup(ip: string): Promise<void> {
   const { counters } = await collections()
   const perAddress = await countIn(counters, addressKey('signup', ip), LIMITS.signup.windowMs)
   if (perAddress.count > LIMITS.signup.address) throw tooMany([perAddress], 'Too many sign-ups from this address; try again later')
+}
+
+/** Counts a request for a verification link against the account; 429 past 5 in 15 minutes. */
+export async function countVerifyRequest(userId: ObjectId): Promise<void> {
+  const { counters } = await collections()
+  const perAccount = await countIn(counters, accountKey('verify', userId), LIMITS.verify.windowMs)
+  if (perAccount.count > LIMITS.verify.account) throw tooMany([perAccount], 'Too many verification links asked for; try again later')
 }
 
 // --- second factors ------------------------------------------------------------------------

@@ -6,11 +6,13 @@ import { now as clockNow } from './clock.js'
 import type { UserDoc } from './db.js'
 import type { Role } from './schemas.js'
 import { endSessions } from './sessions.js'
+import { planEmailChange } from './email-verification.js'
 
 export interface ImportChange {
   email?: string
   role?: Role
   passwordHash?: string
+  emailVerified?: boolean
 }
 
 /**
@@ -23,8 +25,8 @@ export async function applyImportChange(target: UserDoc, change: ImportChange): 
   const { user, set } = await writeChange(
     target,
     (current) => {
-      const set: Partial<UserDoc> = { updated_at: clockNow() }
-      if (change.email !== undefined && change.email !== current.email) set.email = change.email
+      // As an admin's change: a new email is set at once, unverified unless the import says so.
+      const set: Partial<UserDoc> = { updated_at: clockNow(), ...planEmailChange(current, { email: change.email, email_verified: change.emailVerified }, false) }
       if (change.role !== undefined && change.role !== current.role) set.role = change.role
       if (change.passwordHash !== undefined && change.passwordHash !== current.password_hash) set.password_hash = change.passwordHash
       return set

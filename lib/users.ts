@@ -21,6 +21,9 @@ export function publicUser(u: UserDoc): PublicUserJson {
     email: u.email,
     role: u.role,
     disabled: u.disabled,
+    // Absent on users stored before verification existed: unverified, nothing pending.
+    email_verified: u.email_verified === true,
+    pending_email: u.pending_email ?? null,
     created_at: u.created_at.toISOString(),
     updated_at: u.updated_at.toISOString(),
     mfa: { totp: Boolean(u.mfa?.totp) },
@@ -40,6 +43,8 @@ export interface NewUser {
   /** An existing bcrypt hash (seed imports); used instead of `password`. */
   passwordHash?: string
   role: Role
+  /** Set by admins, the seed and the first admin of `npm run dev`; default false. */
+  emailVerified?: boolean
 }
 
 /**
@@ -50,7 +55,7 @@ export async function createUser(input: NewUser): Promise<{ user: UserDoc; event
   const { users } = await collections()
   if (input.password !== undefined) await refusePolicy(input.password, input)
   const hash = input.passwordHash ?? (await hashPassword(input.password ?? ''))
-  const user = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role })
+  const user = newUserDoc({ username: input.username, email: input.email, passwordHash: hash, role: input.role, emailVerified: input.emailVerified })
   await users.insertOne(user)
   return { user, events: [{ event: 'user.created', target: { id: user._id.toHexString(), username: user.username }, detail: { role: user.role } }] }
 }
@@ -127,7 +132,10 @@ export async function listUsers(query: ListQuery): Promise<{ items: PublicUserJs
  * The document createUser stores, for a password already hashed (batch inserts). An import may
  * keep the `_id` the user had in the system it comes from.
  */
-export function newUserDoc(input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId }, now = clockNow()): UserDoc {
+export function newUserDoc(
+  input: { username: string; email: string; passwordHash: string; role: Role; id?: ObjectId; emailVerified?: boolean },
+  now = clockNow(),
+): UserDoc {
   return {
     _id: input.id ?? objectId(),
     username: input.username,
@@ -135,6 +143,7 @@ export function newUserDoc(input: { username: string; email: string; passwordHas
     password_hash: input.passwordHash,
     role: input.role,
     disabled: false,
+    email_verified: input.emailVerified ?? false,
     created_at: now,
     updated_at: now,
     cred_version: 0,

@@ -20,7 +20,8 @@ export async function ensureFirstAdmin(env: NodeJS.ProcessEnv = process.env): Pr
   const generated = env.ADMIN_PASSWORD ? undefined : randomBytes(18).toString('base64url')
   const password = v.parse(NewPassword, env.ADMIN_PASSWORD || generated)
   try {
-    await createUser({ username, email, password, role: 'admin' })
+    // Its address is the operator's own choice: verified, so REQUIRE_VERIFIED_EMAIL cannot lock it out.
+    await createUser({ username, email, password, role: 'admin', emailVerified: true })
   } catch (err) {
     // Another process created it first: fine, an admin exists.
     if ((err as { status?: number }).status === 409) return { created: false }

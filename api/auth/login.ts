@@ -17,6 +17,7 @@ export const spec = defineRoute({
         'RFC 6749 4.3. JSON or form body; `username` may be the account\'s email. Form logins accept and ignore `scope`, `client_id` and `client_secret`; ' +
         'a `grant_type` other than `password` gets 400 `unsupported_grant_type` (RFC 6749 5.2). ' +
         'Bad credentials get one answer whether or not the user exists; a disabled account is told so only after a correct password. ' +
+        'With REQUIRE_VERIFIED_EMAIL=true, a correct password on an account whose email is not verified gets 403 with `error: "email_not_verified"` (a wrong one stays 401 and counts). ' +
         'Failed logins are limited per account, whatever the spelling (5 in 15 minutes; every spelling of the username, and the email, counts together), ' +
         'and per client address (50 in 15 minutes). ' +
         'An account with active TOTP gets, after a correct password, 403 `mfa_required` with an `mfa_token` and `mfa_methods` instead of tokens: ' +

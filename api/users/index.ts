@@ -5,6 +5,7 @@ import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/sche
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
 import { countSignup } from '../../lib/throttle.js'
+import { mailSignupLink, verificationLinkBase } from '../../lib/email-verification.js'
 import { adminPage, defineRoute } from '../../lib/routes.js'
 
 export const spec = defineRoute({
@@ -14,18 +15,22 @@ export const spec = defineRoute({
     POST: {
       tag: 'users',
       summary: 'Create a user',
-      description: 'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After).',
+      description:
+        'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After), ' +
+        'and a verification link is mailed to the new address at once (501 where the deployment has no SMTP_URL or VERIFY_URL_BASE). ' +
+        'Only an admin may send `email_verified` (default false).',
       auth: 'bearer-or-anonymous',
       body: { json: CreateUser },
       ok: { status: 201, description: 'Created', schema: PublicUser, headers: ['Location'] },
-      errors: [403, 409, 429],
+      errors: [403, 409, 429, 501],
     },
     GET: adminPage({ tag: 'users', summary: 'List users (admin)', description: 'Cursor pages sorted by username.' }, ListUsersQuery, { description: 'One page of users', schema: UserPage }),
   },
 })
 
 export default route(spec, {
-  // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user.
+  // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user, whose address
+  // gets a verification link at once (501 when deployed without mail or VERIFY_URL_BASE).
   POST: async (req, res) => {
     const open = getConfig().allowSignup
     const caller = open && !req.headers.authorization ? undefined : await requireUser(req)
@@ -33,10 +38,13 @@ export default route(spec, {
     const input = await readInput(req, spec.methods.POST)
     const byAdmin = caller !== undefined && isAdmin(caller)
     if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
+    if (!byAdmin && input.email_verified !== undefined) throw forbidden('Only an admin may set email_verified')
+    const linkBase = byAdmin ? undefined : verificationLinkBase(req)
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
     if (!byAdmin) await countSignup(clientMeta().ip)
-    const { user, events } = await createUser(input)
+    const { user, events } = await createUser({ ...input, emailVerified: input.email_verified })
     record(events)
+    if (linkBase) record(await mailSignupLink(user, linkBase))
     send(res, 201, publicUser(user), { Location: `/api/users/${user.username}` })
   },
   // Cursor pages sorted by username: ?limit=1..100&cursor=..&role=..&q=prefix

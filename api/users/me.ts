@@ -1,5 +1,6 @@
 import { route, readInput, send, clientMeta, record, requireUser } from '../../lib/http/index.js'
 import { PatchMe } from '../../lib/schemas.js'
+import { verificationLinkBase } from '../../lib/email-verification.js'
 import { publicUser } from '../../lib/users.js'
 import { deleteUser, updateUser } from '../../lib/account.js'
 import { defineRoute } from '../../lib/routes.js'
@@ -17,7 +18,7 @@ export const spec = defineRoute({
       auth: 'bearer',
       body: { json: PatchMe },
       ok: CHANGED_200,
-      errors: [409, 429],
+      errors: [409, 429, 501],
     },
     DELETE: {
       tag: 'users',
@@ -36,11 +37,12 @@ export default route(spec, {
     const caller = await requireUser(req, { beforeSecondFactor: true })
     send(res, 200, publicUser(caller.user))
   },
-  // Changing email or password needs current_password (ASVS 2.1.5).
+  // Changing email or password needs current_password (ASVS 2.1.5); a new email waits for the
+  // link mailed to it (pending_email).
   PATCH: async (req, res) => {
     const caller = await requireUser(req)
     const change = await readInput(req, spec.methods.PATCH)
-    const { user, events } = await updateUser(caller, caller.user, change, { ip: clientMeta().ip })
+    const { user, events } = await updateUser(caller, caller.user, change, { ip: clientMeta().ip, verifyLinkBase: () => verificationLinkBase(req) })
     record(events)
     send(res, 200, publicUser(user))
   },

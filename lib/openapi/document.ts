@@ -114,6 +114,7 @@ function buildDocument(routes: readonly RouteSpec[]): Json {
       { name: 'mfa', description: 'Second factors: TOTP and recovery codes' },
       { name: 'sessions', description: 'Live sessions (refresh-token families)' },
       { name: 'password reset', description: 'Forgotten passwords' },
+      { name: 'email verification', description: 'Proving an email address, and changing it' },
       { name: 'audit', description: 'Who did what, kept 90 days' },
       { name: 'service', description: 'Health, keys and this documentation' },
     ],

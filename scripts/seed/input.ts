@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { ObjectId } from 'mongodb'
 import * as v from 'valibot'
-import { Email, NewPassword, RoleSchema, Username, type Role } from '../../lib/schemas.js'
+import { Email, EmailVerified, NewPassword, RoleSchema, Username, type Role } from '../../lib/schemas.js'
 import { passwordProblems } from '../../lib/password-policy.js'
 import { importableHashProblem } from '../../lib/passwords.js'
 import { CsvError, parseCsv } from './csv.js'
@@ -17,7 +17,7 @@ export class InputError extends Error {
   override name = 'InputError'
 }
 
-export const FIELDS = ['username', 'email', 'password', 'password_hash', 'role'] as const
+export const FIELDS = ['username', 'email', 'password', 'password_hash', 'role', 'email_verified'] as const
 type Field = (typeof FIELDS)[number]
 // The FastAPI project's name for password_hash (passlib's PHC strings, usually argon2).
 const HASH_ALIAS = 'hashed_password'
@@ -46,6 +46,8 @@ export interface ValidRow {
   username: string
   email: string
   role: Role
+  /** From the row's email_verified, else --email-verified; undefined when neither says (an --upsert keeps the flag). */
+  emailVerified?: boolean
   password?: string
   passwordHash?: string
 }
@@ -280,8 +282,19 @@ function itemLines(text: string, start: number): number[] {
 
 const messageOf = (field: string, issues: v.BaseIssue<unknown>[]) => `${field}: ${issues[0]?.message ?? 'is not valid'}`
 
-/** Judges one row with the API's rules; `defaults.role` applies when the row names none. */
-export async function validateRow(raw: RawRow, defaults: { role: Role }): Promise<{ row: ValidRow } | { failure: RowFailure }> {
+// A CSV cell is text: true/false (or 1/0, yes/no) stand for the boolean the schema takes.
+const CELL_BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }
+const cellBoolean = (value: unknown) => (typeof value === 'string' ? (CELL_BOOLEANS[value.trim().toLowerCase()] ?? value) : value)
+
+export interface RowDefaults {
+  /** For rows that name no role (--role). */
+  role: Role
+  /** For rows without an email_verified value (--email-verified); undefined: not given. */
+  emailVerified?: boolean
+}
+
+/** Judges one row with the API's rules; the defaults apply where the row says nothing. */
+export async function validateRow(raw: RawRow, defaults: RowDefaults): Promise<{ row: ValidRow } | { failure: RowFailure }> {
   const fail = (reason: string, username?: string): { failure: RowFailure } => {
     const failure: RowFailure = { line: raw.line, ...(raw.id !== undefined && { id: raw.id }), ...(username !== undefined && { username }), reason }
     return { failure }
@@ -296,6 +309,9 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
   if (!email.success) problems.push(raw.values.email === undefined ? 'email: is required' : messageOf('email', email.issues))
   const role = v.safeParse(RoleSchema, raw.values.role ?? defaults.role)
   if (!role.success) problems.push(messageOf('role', role.issues))
+  const verifiedValue = raw.values.email_verified ?? defaults.emailVerified
+  const verified = verifiedValue === undefined ? undefined : v.safeParse(EmailVerified, cellBoolean(verifiedValue))
+  if (verified && !verified.success) problems.push(messageOf('email_verified', verified.issues))
 
   const { password, password_hash: hash } = raw.values
   const hashField = raw.hashField ?? 'password_hash'
@@ -324,6 +340,7 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
   const row: ValidRow = { line: raw.line, username: username.output, email: email.output, role: role.output }
   if (raw.id !== undefined) row.id = raw.id
   if (raw.keepId) row.keepId = true
+  if (verified?.success) row.emailVerified = verified.output
   if (plain !== undefined) row.password = plain
   if (passwordHash !== undefined) row.passwordHash = passwordHash
   return { row }
@@ -334,7 +351,7 @@ export async function validateRow(raw: RawRow, defaults: { role: Role }): Promis
  * `_id` wins, a later one fails naming the row it repeats (its line, or its `_id` when the rows
  * come from a database and have no lines).
  */
-export async function planRows(raws: RawRow[], defaults: { role: Role; byId?: boolean }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
+export async function planRows(raws: RawRow[], defaults: RowDefaults & { byId?: boolean }): Promise<{ rows: ValidRow[]; failures: RowFailure[] }> {
   const rows: ValidRow[] = []
   const failures: RowFailure[] = []
   const byUsername = new Map<string, ValidRow>()

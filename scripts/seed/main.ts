@@ -134,7 +134,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const fromDb = options.fromUri !== undefined
-  const planned = await planRows(input.raws, { role: options.role as Role, byId: fromDb })
+  // --email-verified absent leaves email_verified alone on --upsert (the flag cannot say "false").
+  const planned = await planRows(input.raws, { role: options.role as Role, emailVerified: options.emailVerified || undefined, byId: fromDb })
 
   const started = performance.now()
   const single = options.file === undefined && !fromDb

@@ -16,6 +16,9 @@ One user from flags:
   --username NAME          3-32 characters of a-z 0-9 . _ -
   --email ADDRESS
   --role admin|user        default: user
+  --email-verified         mark the email address verified (the user needs no link to
+                           confirm it; with REQUIRE_VERIFIED_EMAIL=true, others cannot log in
+                           until they confirm it). Default: unverified
   --password-stdin         read the password from stdin (one trailing newline is removed)
   --generate-password      make a random password and print it once on stdout
                            (neither: a hidden prompt when stdin is a terminal)
@@ -33,6 +36,9 @@ Many users from a file:
                            _id (an ObjectId, {"$oid": ...} in a file) is kept as the user's id;
                            another kind of _id (a string) only names the row in reports.
                            An empty role is --role (default user).
+                           An email_verified column (CSV: true/false, 1/0, yes/no; JSON: a
+                           boolean) says per row whether the address is verified; an empty
+                           cell is --email-verified (default: unverified).
 
 Many users from another MongoDB (read-only there: one find):
   --from-uri URI           connection string of the old database (mongodb+srv:// works)
@@ -45,7 +51,9 @@ Many users from another MongoDB (read-only there: one find):
 
 Behaviour:
   --upsert                 update an existing user (matched by username): email, role,
-                           password; a changed password or role ends the user's sessions
+                           password, and email_verified when the row or --email-verified gives
+                           it (a changed email is unverified unless so); a changed password or
+                           role ends the user's sessions
   --dry-run                validate and report what would happen; write nothing. Without a
                            reachable database the rows are checked against the rules only
   --json                   print the summary as JSON on stdout
@@ -90,6 +98,7 @@ export interface Options {
   username?: string
   email?: string
   role: string
+  emailVerified: boolean
   passwordStdin: boolean
   generatePassword: boolean
   file?: string
@@ -125,6 +134,7 @@ export function parseOptions(argv: string[]): Options {
         username: { type: 'string' },
         email: { type: 'string' },
         role: { type: 'string' },
+        'email-verified': { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
         'generate-password': { type: 'boolean' },
         file: { type: 'string' },
@@ -152,6 +162,7 @@ export function parseOptions(argv: string[]): Options {
     username: values.username,
     email: values.email,
     role: values.role ?? 'user',
+    emailVerified: values['email-verified'] ?? false,
     passwordStdin: values['password-stdin'] ?? false,
     generatePassword: values['generate-password'] ?? false,
     file: values.file,

@@ -153,7 +153,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
     const row = rows[i]!
     if (h.status === 'rejected') return fail(run, row, `hashing failed: ${(h.reason as Error).message}`, true)
     const id = row.keepId && row.id !== undefined ? ObjectId.createFromHexString(row.id) : undefined
-    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id }, now))
+    docs.push(newUserDoc({ username: row.username, email: row.email, passwordHash: h.value, role: row.role, id, emailVerified: row.emailVerified }, now))
     docRows.push(row)
   })
   if (docs.length === 0) return
@@ -182,7 +182,7 @@ async function createRows(run: Run, rows: ValidRow[]): Promise<void> {
 /** The user from flags goes through createUser, the API's own path (it hashes at BCRYPT_COST). */
 async function createOne(run: Run, row: ValidRow): Promise<void> {
   try {
-    await createUser({ username: row.username, email: row.email, role: row.role, password: row.password, passwordHash: row.passwordHash })
+    await createUser({ username: row.username, email: row.email, role: row.role, password: row.password, passwordHash: row.passwordHash, emailVerified: row.emailVerified })
     run.created++
     run.progress.tick()
   } catch (err) {
@@ -202,9 +202,13 @@ async function updateRow(run: Run, row: ValidRow, target: UserDoc): Promise<void
     else if (!(await verifyPassword(row.password!, target.password_hash))) {
       passwordHash = run.options.dryRun ? 'changed' : await hashPassword(row.password!, run.cost)
     }
-    const changes = row.email !== target.email || row.role !== target.role || (passwordHash !== undefined && passwordHash !== target.password_hash)
+    const changes =
+      row.email !== target.email ||
+      row.role !== target.role ||
+      (passwordHash !== undefined && passwordHash !== target.password_hash) ||
+      (row.emailVerified !== undefined && row.emailVerified !== (target.email_verified === true))
     if (!changes) return skip(run, row, 'up to date')
-    if (!run.options.dryRun) await applyImportChange(target, { email: row.email, role: row.role, passwordHash })
+    if (!run.options.dryRun) await applyImportChange(target, { email: row.email, role: row.role, passwordHash, emailVerified: row.emailVerified })
     run.updated++
     run.progress.tick()
   } catch (err) {

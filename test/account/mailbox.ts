@@ -1,5 +1,6 @@
-// An in-process SMTP server for the reset tests: accepts any mail on 127.0.0.1 (no TLS, no
-// auth) and keeps it decoded, so a test can wait for the mail to an address and read its link.
+// An in-process SMTP server for the mail tests (reset, verification): accepts any mail on
+// 127.0.0.1 (no TLS, no auth) and keeps it decoded, so a test can wait for the mail to an
+// address and read its link.
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 
@@ -71,9 +72,22 @@ export async function startMailbox(): Promise<Mailbox> {
   }
 }
 
-/** The reset token in a mail's link. */
+/** The token in a mail's link (reset or verification). */
 export function tokenFrom(message: Message): string {
   const m = /[?&]token=([A-Za-z0-9_-]{43})\b/.exec(message.text)
   if (!m) throw new Error(`no reset link in:\n${message.text}`)
   return m[1]!
+}
+
+/**
+ * Settings that make a service mail through `box`, its links on app.example: where the service
+ * runs as deployed (the prebuilt lane), the routes that mail links answer 501 without them.
+ */
+export function mailSettings(box: Mailbox): Record<string, string> {
+  return {
+    SMTP_URL: `smtp://127.0.0.1:${box.port}`,
+    MAIL_FROM: 'auth@app.example',
+    VERIFY_URL_BASE: 'http://app.example/verify-email',
+    RESET_URL_BASE: 'http://app.example/reset',
+  }
 }

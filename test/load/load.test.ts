@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN, login, newUser, startService, type Service, type Tokens } from '../helpers/service.js'
+import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 import { startDbProcess, type DbProcess } from '../helpers/db-process.js'
 
 interface Profile {
@@ -70,6 +71,7 @@ interface Stats {
 
 let db: DbProcess | undefined
 let service: Service | undefined
+let box: Mailbox | undefined
 let adminToken = ''
 const runId = randomBytes(3).toString('hex')
 let serial = 0
@@ -79,13 +81,16 @@ beforeAll(async () => {
   // The admin's one access token serves every list and create of the run, and a full run on a
   // busy machine can outlast the default 15 minutes: an hour keeps expiry out of the figures.
   // Warn-level logs: the runner's work is the requests, not writing a line for each.
-  service = await startService({ MONGODB_URI: db.uri, BCRYPT_COST: '4', LOG_LEVEL: 'warn', ACCESS_TOKEN_TTL: '3600' })
+  // The self-service email changes mail verification links (deployed, only with mail configured).
+  box = await startMailbox()
+  service = await startService({ MONGODB_URI: db.uri, BCRYPT_COST: '4', LOG_LEVEL: 'warn', ACCESS_TOKEN_TTL: '3600', ...mailSettings(box) })
   adminToken = (await login(service, ADMIN.username, ADMIN.password)).access_token
 }, 120_000)
 
 afterAll(async () => {
   await service?.stop()
   await db?.stop()
+  await box?.close()
 })
 
 function rssMb(pid: number): number {
@@ -110,7 +115,7 @@ function jwtUsername(token: unknown): unknown {
   }
 }
 
-const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'id', 'mfa', 'role', 'updated_at', 'username'].join(',')
+const PUBLIC_USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'mfa', 'pending_email', 'role', 'updated_at', 'username'].join(',')
 /** The contract's user shape, exactly (never a hash or an extra field). */
 function userShapeError(u: unknown): string | undefined {
   if (typeof u !== 'object' || u === null) return 'user is not an object'
@@ -223,13 +228,14 @@ async function runOp(op: Op, w: Worker): Promise<Outcome> {
       return { status: res.status, error }
     }
     case 'update': {
-      // A self-service email change, which must prove the current password (ASVS 2.1.5).
+      // A self-service email change, which must prove the current password (ASVS 2.1.5); the
+      // new address waits in pending_email for the link mailed to it.
       const email = `${w.username}.${randomBytes(4).toString('hex')}@example.com`
       const { res, body } = await call('PATCH', '/api/users/me', w.tokens.access_token, { email, current_password: w.password })
       const error =
         expectStatus(res, body, 200) ??
         userShapeError(body) ??
-        (body.username === w.username && body.email === email ? undefined : `updated ${body.username}/${body.email}, sent ${w.username}/${email}`)
+        (body.username === w.username && body.pending_email === email ? undefined : `updated ${body.username}/${body.pending_email}, sent ${w.username}/${email}`)
       return { status: res.status, error }
     }
   }

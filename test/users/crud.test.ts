@@ -2,14 +2,21 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callFrom, freshAddress } from '../helpers/address.js'
 import { ADMIN, login, newUser, startService, startWithAdmin, type Service } from '../helpers/service.js'
+import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 
 let svc: Service
+let mail: Mailbox
 let adminToken: string
 
+// A user's own email change mails a verification link: deployed, only with mail configured.
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  mail = await startMailbox()
+  ;({ svc, adminToken } = await startWithAdmin(mailSettings(mail)))
 })
-afterAll(() => svc?.stop())
+afterAll(async () => {
+  await svc?.stop()
+  await mail?.close()
+})
 
 const get = async (path: string) => svc.call('GET', path, { token: adminToken })
 
@@ -206,10 +213,16 @@ describe('listing users', () => {
 
 describe('open sign-up (ALLOW_SIGNUP=true)', () => {
   let open: Service
+  let box: Mailbox
+  // A sign-up mails a verification link: deployed, only with mail configured.
   beforeAll(async () => {
-    open = await startService({ ALLOW_SIGNUP: 'true' })
+    box = await startMailbox()
+    open = await startService({ ALLOW_SIGNUP: 'true', ...mailSettings(box) })
   })
-  afterAll(() => open?.stop())
+  afterAll(async () => {
+    await open?.stop()
+    await box?.close()
+  })
 
   it('lets anyone create a plain user, never an admin', async () => {
     const ok = await open.call('POST', '/users/', { json: { username: 'signup-user', email: 'signup@example.com', password: 'Joiner-passw0rd-1' } })

@@ -4,14 +4,21 @@
 // the user does not exist).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, newUser, startWithAdmin, type Service } from '../helpers/service.js'
+import { mailSettings, startMailbox, type Mailbox } from '../account/mailbox.js'
 
 let svc: Service
+let box: Mailbox
 let adminToken: string
 
+// A user's own email change mails a verification link: deployed, only with mail configured.
 beforeAll(async () => {
-  ;({ svc, adminToken } = await startWithAdmin())
+  box = await startMailbox()
+  ;({ svc, adminToken } = await startWithAdmin(mailSettings(box)))
 })
-afterAll(() => svc?.stop())
+afterAll(async () => {
+  await svc?.stop()
+  await box?.close()
+})
 
 type Caller = 'anonymous' | 'user' | 'admin' | 'disabled'
 interface Ctx {
@@ -126,7 +133,7 @@ describe('user routes by caller', () => {
     } else if (status !== 204) {
       const answer = JSON.parse(text)
       const users = Array.isArray(answer.items) ? answer.items : [answer]
-      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'id', 'mfa', 'role', 'updated_at', 'username'])
+      for (const u of users) expect(Object.keys(u).sort()).toEqual(['created_at', 'disabled', 'email', 'email_verified', 'id', 'mfa', 'pending_email', 'role', 'updated_at', 'username'])
     }
     if (status === 201) expect(res.headers.get('location')).toBe(`/api/users/${JSON.parse(text).username}`)
   })

@@ -1,5 +1,6 @@
 import { route, readInput, param, send, clientMeta, record, type Request, type Response, requireUser } from '../../../lib/http/index.js'
 import { authorizeSelfOrAdmin } from '../../../lib/auth.js'
+import { verificationLinkBase } from '../../../lib/email-verification.js'
 import { PatchUser, PutUser, normalizeUsername } from '../../../lib/schemas.js'
 import { publicUser, requireUserNamed } from '../../../lib/users.js'
 import { deleteUser, updateUser } from '../../../lib/account.js'
@@ -20,12 +21,12 @@ export const spec = defineRoute({
     },
     PUT: userChange(
       'Replace email and password (admin, or yourself)',
-      `The FastAPI project's full update. An admin may also send \`role\` and \`disabled\`. ${SELF_RULE}`,
+      `The FastAPI project's full update. An admin may also send \`role\`, \`disabled\` and \`email_verified\`; an email an admin sets for another user is set at once, unverified unless \`email_verified\` says otherwise. ${SELF_RULE}`,
       PutUser,
     ),
     PATCH: userChange(
       'Change some fields (admin, or yourself)',
-      `Only an admin may change \`role\` or \`disabled\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${SELF_RULE}`,
+      `Only an admin may change \`role\`, \`disabled\` or \`email_verified\`; disabling, demoting or a password change ends sessions. The last enabled admin can be neither demoted nor disabled (409). ${SELF_RULE}`,
       PatchUser,
     ),
     DELETE: {
@@ -47,7 +48,7 @@ const change = (op: typeof spec.methods.PUT | typeof spec.methods.PATCH) => asyn
   const caller = await requireUser(req)
   authorizeSelfOrAdmin(caller, target(req))
   const input = await readInput(req, op)
-  const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: clientMeta().ip })
+  const { user, events } = await updateUser(caller, await requireUserNamed(target(req)), input, { ip: clientMeta().ip, verifyLinkBase: () => verificationLinkBase(req) })
   record(events)
   send(res, 200, publicUser(user))
 }
