@@ -66,7 +66,7 @@ async function pairFor(session: Pick<SessionDoc, '_id' | 'user_id' | 'username' 
  * `alsoWrite` (the clearing of the account's login attempts) goes in the same update command: the
  * session is an upsert of a fresh random id, which always inserts. `assurance` is how the user
  * proved who they are (a password, or a password and a second factor). `claim`, when given, is a
- * write that must succeed before the session exists (the insert that spends a single-use
+ * write that must succeed before the session exists (the upsert that spends a single-use
  * mfa_token): it goes first in an ordered bulk write, so its duplicate key stops the session.
  */
 export async function createSession(

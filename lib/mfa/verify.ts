@@ -4,7 +4,7 @@
 // per mfa_token (5 in 15 minutes, then 429), counted before the compare. Four database round
 // trips: the two counts, the account with its counters, the code's conditional update, then the
 // session (which also clears the account's count and spends the token). The token is spent by
-// inserting a row keyed by its jti ahead of the session, in one ordered command: of two verifies
+// writing a row keyed by its jti ahead of the session, in one ordered command: of two verifies
 // racing with one token (and two different good codes), the unique _id lets exactly one through.
 import type { AnyBulkWriteOperation, ObjectId } from 'mongodb'
 import { credVersion } from '../credentials.js'
@@ -79,9 +79,17 @@ export async function verifySecondFactor(mfaToken: string, factor: Factor, meta:
     const field = method === 'totp' ? 'code' : 'recovery_code'
     return { actor, events: [{ event: 'mfa.failed', target: actor, detail: { method } }], refusal: invalidGrantField(field, 'is not correct') }
   }
-  // The token is spent (a unique insert, first) in the command that starts the session and clears the account's count.
-  const spent: CounterDoc = { _id: spentKey, count: 1, expires_at: new Date(claims.exp * 1000) }
-  const spend = { insertOne: { document: spent } } as unknown as AnyBulkWriteOperation<SessionDoc>
+  // The token is spent first in the command that starts the session and clears the account's
+  // count: an upsert whose filter never matches an existing row, so a second spend is a
+  // duplicate _id, which stops the ordered command before the session (an update, not an
+  // insert, so that the command stays one round trip).
+  const spend: AnyBulkWriteOperation<SessionDoc> = {
+    updateOne: {
+      filter: { _id: spentKey, expires_at: { $exists: false } },
+      update: { $setOnInsert: { count: 1, expires_at: new Date(claims.exp * 1000) } as Partial<SessionDoc> },
+      upsert: true,
+    },
+  }
   let pair
   try {
     pair = await createSession(after, meta, [clearingAttempts(keys[0]!)], { amr: ['pwd', 'otp'], aal: 'aal2' }, spend)
