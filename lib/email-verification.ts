@@ -17,7 +17,7 @@ import { now } from './clock.js'
 import { hashLinkToken, linkBase, linkWithToken, newLinkToken } from './links.js'
 import { assertMailConfigured, sendMail } from './mail.js'
 import { emailChangeNotice, verifyMail } from './mail/messages.js'
-import { badRequest, conflict } from './problem.js'
+import { badRequest, conflict, Problem } from './problem.js'
 import { countVerifyRequest } from './throttle.js'
 
 export const VERIFY_TTL_MS = 24 * 60 * 60 * 1000
@@ -33,6 +33,20 @@ export const emailVersion = (doc: { email_version?: number }): number => doc.ema
 export function verificationLinkBase(req: IncomingMessage): string {
   assertMailConfigured('Email verification is not configured: set SMTP_URL (and MAIL_FROM) and VERIFY_URL_BASE')
   return linkBase(req, { configured: getConfig().verifyUrlBase, variable: 'VERIFY_URL_BASE', what: 'Email verification', localPath: '/verify-email' })
+}
+
+/**
+ * Where a sign-up's link points, or undefined in a deployment that sends no verification mail:
+ * the account is still created, unverified (an address can be verified once mail is set up).
+ * Only where REQUIRE_VERIFIED_EMAIL makes the link the way in does a sign-up answer 501.
+ */
+export function signupLinkBase(req: IncomingMessage): string | undefined {
+  try {
+    return verificationLinkBase(req)
+  } catch (err) {
+    if (getConfig().requireVerifiedEmail || !(err instanceof Problem) || err.status !== 501) throw err
+    return undefined
+  }
 }
 
 const target = (user: UserDoc) => ({ id: user._id.toHexString(), username: user.username })

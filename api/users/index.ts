@@ -5,7 +5,7 @@ import { CreateUser, ListUsersQuery, PublicUser, UserPage } from '../../lib/sche
 import { createUser, listUsers, publicUser } from '../../lib/users.js'
 import { forbidden } from '../../lib/problem.js'
 import { countSignup } from '../../lib/throttle.js'
-import { mailSignupLink, verificationLinkBase } from '../../lib/email-verification.js'
+import { mailSignupLink, signupLinkBase } from '../../lib/email-verification.js'
 import { adminPage, defineRoute } from '../../lib/routes.js'
 
 export const spec = defineRoute({
@@ -17,7 +17,7 @@ export const spec = defineRoute({
       summary: 'Create a user',
       description:
         'Admins only; with ALLOW_SIGNUP=true anyone may create a user of role `user` without a token, 10 an hour per client address (then 429 with Retry-After), ' +
-        'and a verification link is mailed to the new address at once (501 where the deployment has no SMTP_URL or VERIFY_URL_BASE). ' +
+        'and a verification link is mailed to the new address at once (a deployment without SMTP_URL or VERIFY_URL_BASE mails none and the address stays unverified; with REQUIRE_VERIFIED_EMAIL=true it answers 501 instead). ' +
         'Only an admin may send `email_verified` (default false).',
       auth: 'bearer-or-anonymous',
       body: { json: CreateUser },
@@ -30,7 +30,8 @@ export const spec = defineRoute({
 
 export default route(spec, {
   // Admins create users; with ALLOW_SIGNUP=true anyone may create a plain user, whose address
-  // gets a verification link at once (501 when deployed without mail or VERIFY_URL_BASE).
+  // gets a verification link at once (none when deployed without mail: the address stays
+  // unverified; 501 instead where REQUIRE_VERIFIED_EMAIL makes the link the only way in).
   POST: async (req, res) => {
     const open = getConfig().allowSignup
     const caller = open && !req.headers.authorization ? undefined : await requireUser(req)
@@ -39,7 +40,7 @@ export default route(spec, {
     const byAdmin = caller !== undefined && isAdmin(caller)
     if (!byAdmin && input.role !== 'user') throw forbidden('Only an admin may create an admin')
     if (!byAdmin && input.email_verified !== undefined) throw forbidden('Only an admin may set email_verified')
-    const linkBase = byAdmin ? undefined : verificationLinkBase(req)
+    const linkBase = byAdmin ? undefined : signupLinkBase(req)
     // Sign-ups share the bcrypt workers with logins: 10 an hour per address (429), counted before the hash.
     if (!byAdmin) await countSignup(clientMeta().ip)
     const { user, events } = await createUser({ ...input, emailVerified: input.email_verified })

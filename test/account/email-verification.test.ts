@@ -114,6 +114,29 @@ describe('sign-up (ALLOW_SIGNUP=true)', () => {
     expect(svc.output()).not.toContain(token)
   })
 
+  it('deployed without mail: the account is still created, unverified; with REQUIRE_VERIFIED_EMAIL, 501 and nothing created', async () => {
+    for (const [extra, expected] of [[{}, 201], [{ REQUIRE_VERIFIED_EMAIL: 'true' }, 501]] as const) {
+      const deployed = await startService({ VERCEL: '1', ALLOW_SIGNUP: 'true', ...extra })
+      try {
+        const username = `nm${tag()}`
+        const body = { username, email: `${username}@example.com`, password: password() }
+        const res = await callFrom(freshAddress(), `${deployed.url}/api/users`, 'POST', { json: body })
+        expect(res.status).toBe(expected)
+        const admin = (await login(deployed, ADMIN.username, ADMIN.password)).access_token
+        const read = await deployed.call('GET', `/api/users/${username}`, { token: admin })
+        if (expected === 201) {
+          expect(await read.json()).toMatchObject({ username, email_verified: false, pending_email: null })
+        } else {
+          expect(res.headers.get('content-type')).toBe('application/problem+json')
+          expect((await res.json()).detail).toContain('VERIFY_URL_BASE')
+          expect(read.status).toBe(404)
+        }
+      } finally {
+        await deployed.stop()
+      }
+    }
+  })
+
   it('refuses email_verified from anyone but an admin, creating nothing and mailing nothing', async () => {
     const username = `su${tag()}`
     const body = { username, email: `${username}@example.com`, password: password(), email_verified: true }
