@@ -77,5 +77,10 @@ export function adminPage<Q extends QuerySchema>(
   return { ...text, auth: 'bearer', query, ok: { status: 200, ...page }, errors: [400, 403] }
 }
 
+/** An admin acting on the user the path names: a bearer token of an admin (403 otherwise), the user (404 otherwise). */
+export function adminOnUser(text: Pick<OperationSpec, 'tag' | 'summary' | 'description'>, ok: Success): OperationSpec {
+  return { ...text, auth: 'bearer', ok, errors: [403, 404] }
+}
+
 /** Declares a route's description, keeping the exact methods for the handlers' types. */
 export const defineRoute = <const R extends RouteSpec>(spec: R): R => spec

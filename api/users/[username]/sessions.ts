@@ -1,27 +1,27 @@
 import { route, send, recordEvent, requireAdminOnUser } from '../../../lib/http/index.js'
 import { SessionList } from '../../../lib/schemas.js'
 import { endSessions, listSessions } from '../../../lib/sessions.js'
-import { defineRoute } from '../../../lib/routes.js'
+import { adminOnUser, defineRoute } from '../../../lib/routes.js'
 
 export const spec = defineRoute({
   path: '/api/users/{username}/sessions',
   methods: {
-    GET: {
-      tag: 'sessions',
-      summary: "A user's live sessions (admin)",
-      description: 'The same view a user gets of their own sessions; `current` marks the admin\'s own session when they look at themself.',
-      auth: 'bearer',
-      ok: { status: 200, description: 'The sessions', schema: SessionList },
-      errors: [403, 404],
-    },
-    DELETE: {
-      tag: 'sessions',
-      summary: 'End every session of a user (admin)',
-      description: 'Signs the user out everywhere: their refresh tokens stop working and their access tokens are refused from the next request on. The account itself is unchanged.',
-      auth: 'bearer',
-      ok: { status: 204, description: 'Every session has ended' },
-      errors: [403, 404],
-    },
+    GET: adminOnUser(
+      {
+        tag: 'sessions',
+        summary: "A user's live sessions (admin)",
+        description: 'The same view a user gets of their own sessions; `current` marks the admin\'s own session when they look at themself.',
+      },
+      { status: 200, description: 'The sessions', schema: SessionList },
+    ),
+    DELETE: adminOnUser(
+      {
+        tag: 'sessions',
+        summary: 'End every session of a user (admin)',
+        description: 'Signs the user out everywhere: their refresh tokens stop working and their access tokens are refused from the next request on. The account itself is unchanged.',
+      },
+      { status: 204, description: 'Every session has ended' },
+    ),
   },
 })
 
