@@ -14,7 +14,7 @@ import { coalesce } from './coalesce.js'
 import { credVersion, versionIs } from './credentials.js'
 import { collections, currentDbMetrics, getDb, objectId, onBehalfOf, type DbMetrics, type SessionDoc, type UserDoc } from './db.js'
 import { invalidGrant, unauthorized, type Problem } from './problem.js'
-import type { Outcome } from './audit.js'
+import type { AuditEvent, Outcome } from './audit.js'
 import type { SessionView } from './schemas.js'
 import { PASSWORD_ONLY, signAccessToken, type AccessClaims, type Assurance } from './tokens.js'
 import type { AnyBulkWriteOperation } from 'mongodb'
@@ -254,6 +254,28 @@ export async function endSessions(userId: ObjectId, keep?: string): Promise<numb
   const { sessions } = await collections()
   const { deletedCount } = await sessions.deleteMany(keep ? { user_id: userId, _id: { $ne: keep } } : { user_id: userId })
   return deletedCount
+}
+
+/**
+ * A user ends one of their own sessions: logging out of the current one (`logout`, scope local)
+ * or ending another from the list (`session.ended`). The event, or undefined when no live session
+ * of theirs has that id (one delete proves both).
+ */
+export async function endOwnSession(userId: string, sid: string, as: 'logout' | 'session.ended'): Promise<AuditEvent[] | undefined> {
+  if (!(await endSession(userId, sid))) return undefined
+  return [as === 'logout' ? { event: 'logout', detail: { scope: 'local' } } : { event: 'session.ended', detail: { session_id: sid } }]
+}
+
+/** A user logs out everywhere (`global`) or everywhere but the session `keep` (`others`). */
+export async function logOutEverywhere(userId: ObjectId, keep?: string): Promise<AuditEvent[]> {
+  await endSessions(userId, keep)
+  return [{ event: 'logout', detail: { scope: keep === undefined ? 'global' : 'others' } }]
+}
+
+/** An admin signs a user out everywhere: `sessions.ended`, with how many there were. */
+export async function endSessionsOf(user: UserDoc): Promise<AuditEvent[]> {
+  const count = await endSessions(user._id)
+  return [{ event: 'sessions.ended', target: { id: user._id.toHexString(), username: user.username }, detail: { count } }]
 }
 
 

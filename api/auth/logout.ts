@@ -1,7 +1,7 @@
-import { route, readBody, parse, param, send, recordEvent, setCaller, requireUser } from '../../lib/http/index.js'
+import { route, readBody, parse, param, send, record, setCaller, requireUser } from '../../lib/http/index.js'
 import { bearerToken } from '../../lib/auth.js'
 import { LOGOUT_SCOPES, LogoutBody } from '../../lib/schemas.js'
-import { endSession, endSessions } from '../../lib/sessions.js'
+import { endOwnSession, logOutEverywhere } from '../../lib/sessions.js'
 import { verifyAccessToken } from '../../lib/tokens.js'
 import { unauthorized } from '../../lib/problem.js'
 import { defineRoute } from '../../lib/routes.js'
@@ -41,12 +41,13 @@ export default route(spec, {
     setCaller(claims.sub, claims.preferred_username)
     if (scope === 'local') {
       // One delete proves the session was live and ends it.
-      if (!(await endSession(claims.sub, claims.sid))) throw unauthorized('The session has ended')
+      const ended = await endOwnSession(claims.sub, claims.sid, 'logout')
+      if (!ended) throw unauthorized('The session has ended')
+      record(ended)
     } else {
       const caller = await requireUser(req, { beforeSecondFactor: true })
-      await endSessions(caller.user._id, scope === 'others' ? caller.sid : undefined)
+      record(await logOutEverywhere(caller.user._id, scope === 'others' ? caller.sid : undefined))
     }
-    recordEvent('logout', { detail: { scope } })
     send(res, 204)
   },
 })

@@ -2,7 +2,7 @@
 // password or a reset token) and what happened, as the domain modules return it. The log line
 // and the audit trail read both when the request ends (route.ts).
 import type { IncomingMessage } from 'node:http'
-import type { AuditEvent, EventName, Outcome } from '../audit.js'
+import type { AuditEvent, Outcome } from '../audit.js'
 import { authenticate, assertAdmin, assertAssurance, type Caller, type CallerOptions } from '../auth.js'
 import { currentRequest } from '../context.js'
 import type { UserDoc } from '../db.js'
@@ -20,11 +20,6 @@ export function setCaller(userId: string, username: string): void {
     ctx.userId = userId
     ctx.username = username
   }
-}
-
-/** Records one thing that happened (`logout`, `user.deleted`, ...) for the log line and the trail. */
-export function recordEvent(event: EventName, extra: Omit<AuditEvent, 'event'> = {}): void {
-  currentRequest()?.events.push({ event, ...extra })
 }
 
 /** Records what a domain operation returned: the events, in its order, and the actor it proved. */

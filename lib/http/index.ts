@@ -2,5 +2,5 @@
 // events of the request. Only api/ and lib/http itself import it (test/unit/architecture.test.ts).
 export { route, type Handler, type Request, type Response } from './route.js'
 export { param, parse, parseBody, queryOf, readBody, readInput, readQuery, send, type Body, type InputOf } from './body.js'
-export { clientMeta, currentRequest, record, recordEvent, requireAdmin, requireAdminOnUser, requireUser, setCaller } from './caller.js'
+export { clientMeta, currentRequest, record, requireAdmin, requireAdminOnUser, requireUser, setCaller } from './caller.js'
 export { clientIp } from './headers.js'

@@ -1,5 +1,5 @@
-import { route, param, send, recordEvent, requireUser } from '../../../lib/http/index.js'
-import { endSession } from '../../../lib/sessions.js'
+import { route, param, send, record, requireUser } from '../../../lib/http/index.js'
+import { endOwnSession } from '../../../lib/sessions.js'
 import { notFound } from '../../../lib/problem.js'
 import { defineRoute } from '../../../lib/routes.js'
 
@@ -22,8 +22,9 @@ export default route(spec, {
   DELETE: async (req, res) => {
     const caller = await requireUser(req)
     const id = param(req, 'id') ?? ''
-    if (!(await endSession(caller.user._id.toHexString(), id))) throw notFound('No such session')
-    recordEvent('session.ended', { detail: { session_id: id } })
+    const ended = await endOwnSession(caller.user._id.toHexString(), id, 'session.ended')
+    if (!ended) throw notFound('No such session')
+    record(ended)
     send(res, 204)
   },
 })

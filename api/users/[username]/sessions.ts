@@ -1,6 +1,6 @@
-import { route, send, recordEvent, requireAdminOnUser } from '../../../lib/http/index.js'
+import { route, send, record, requireAdminOnUser } from '../../../lib/http/index.js'
 import { SessionList } from '../../../lib/schemas.js'
-import { endSessions, listSessions } from '../../../lib/sessions.js'
+import { endSessionsOf, listSessions } from '../../../lib/sessions.js'
 import { adminOnUser, defineRoute } from '../../../lib/routes.js'
 
 export const spec = defineRoute({
@@ -33,8 +33,7 @@ export default route(spec, {
   },
   DELETE: async (req, res) => {
     const { user } = await requireAdminOnUser(req)
-    const ended = await endSessions(user._id)
-    recordEvent('sessions.ended', { target: { id: user._id.toHexString(), username: user.username }, detail: { count: ended } })
+    record(await endSessionsOf(user))
     send(res, 204)
   },
 })
